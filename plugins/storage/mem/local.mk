@@ -1,0 +1,1 @@
+# plugins/storage/mem/local.mk — (empty until its room has code)

@@ -1,0 +1,1 @@
+# plugins/storage/tsdb/local.mk — (empty until its room has code)

@@ -1,0 +1,1 @@
+# sdk/src/base.mk — (empty until its room has code)

@@ -1,0 +1,1 @@
+# sdk/src/metrics.mk — (empty until its room has code)

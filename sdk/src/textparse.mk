@@ -1,0 +1,1 @@
+# sdk/src/textparse.mk — (empty until its room has code)
