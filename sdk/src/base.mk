@@ -35,3 +35,14 @@ UNIT_TESTS += $(BASE_UNIT3)
 tests_unit_sdk_test_selector_SOURCES = tests/unit/sdk/test_selector.c
 tests_unit_sdk_test_selector_CFLAGS = $(IG_TEST_CC)
 tests_unit_sdk_test_selector_LDADD = $(IG_TEST_LINK)
+
+# Fuzz target: the selector parser and the regex layer. The replay main is shared by all
+# fuzz targets (tests/fuzz/replay.c); make check runs it over the seeds and crashers.
+check_PROGRAMS += tests/fuzz/fuzz_selector_replay
+tests_fuzz_fuzz_selector_replay_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz.h \
+	tests/fuzz/fuzz_selector.c
+tests_fuzz_fuzz_selector_replay_CFLAGS = $(AM_CFLAGS)
+tests_fuzz_fuzz_selector_replay_LDADD = sdk/libignis.la
+TESTS += tests/fuzz/selector.sh
+EXTRA_DIST += tests/fuzz/selector.sh tests/fuzz/README.md tests/fuzz/corpus/selector \
+	tests/fuzz/crashers/selector
