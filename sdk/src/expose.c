@@ -3,7 +3,7 @@
  * evbuffer, with each format's escaping, number layout and suffix rules, and the
  * negotiated treatment of UTF-8 names. It stages output in its own buffer and hands
  * it to the evbuffer in large pieces; nothing is allocated per sample. */
-#include "config.h"
+#include <config.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -214,7 +214,7 @@ size_t ignis_escape_name(char *out, size_t outlen, const char *name, size_t len,
 /* Writes a label name: as is when legacy, quoted under allow-utf-8, else escaped. */
 static int put_label_name(struct writer *w, const char *s, size_t n)
 {
-    if (ig_legacy_label_name(s, n)) {
+    if (w->esc != IGNIS_ESCAPE_DOTS && ig_legacy_label_name(s, n)) {
         put(w, s, n);
         return 0;
     }
@@ -393,6 +393,8 @@ static const char *text_type(enum ignis_metric_type t)
     case IGNIS_METRIC_SUMMARY: return "summary";
     case IGNIS_METRIC_INFO: /* text 0.0.4 has neither infos nor statesets: gauges */
     case IGNIS_METRIC_STATESET: return "gauge";
+    /* nor gauge histograms: a histogram, its _gcount and _gsum written as _count, _sum */
+    case IGNIS_METRIC_GAUGEHISTOGRAM: return "histogram";
     default: return "untyped";
     }
 }
@@ -496,8 +498,7 @@ static int w_family(void *impl, const char *name, enum ignis_metric_type type, c
             put_escaped(w, help, hn, true);
             putc1(w, '\n');
         }
-    } else if (type != IGNIS_METRIC_GAUGEHISTOGRAM) {
-        /* (a gauge histogram has no type in text 0.0.4: its samples go out untyped) */
+    } else {
         if (hn) {
             PUTS(w, "# HELP ");
             put_meta_name(w, meta_suffix);
@@ -556,11 +557,17 @@ static const char *map_suffix(const struct writer *w, const char *sx, enum vkind
         }
         return NULL;
     case IGNIS_METRIC_GAUGEHISTOGRAM:
-        if (strcmp(sx, "_bucket") == 0 || strcmp(sx, "_gcount") == 0) {
+        if (strcmp(sx, "_bucket") == 0) {
             *k = V_INT;
             return sx;
         }
-        return strcmp(sx, "_gsum") == 0 ? sx : NULL;
+        if (strcmp(sx, "_gcount") == 0) {
+            *k = V_INT;
+            return w->om ? sx : "_count";
+        }
+        if (strcmp(sx, "_gsum") == 0)
+            return w->om ? sx : "_sum";
+        return NULL;
     case IGNIS_METRIC_SUMMARY:
         if (!*sx || strcmp(sx, "_sum") == 0)
             return sx;

@@ -4,7 +4,7 @@
  * Integers below 2^53 take a fast path; other values find their shortest digits by
  * trying 15, 16, then 17 significant digits (a double always reads back from 17). */
 #define _GNU_SOURCE
-#include "config.h"
+#include <config.h>
 
 #include <locale.h>
 #include <math.h>
@@ -75,7 +75,9 @@ int ig_shortest(double v, char *dig, int *exp10)
         return m;
     }
     int n = 0, ef = 0;
-    for (int p = 15; p <= 17; p++) {
+    /* 15 significant digits always read back exactly (DBL_DIG) for normal doubles, so
+     * start there; subnormals have fewer bits and may need fewer digits */
+    for (int p = v < 2.2250738585072014e-308 ? 1 : 15; p <= 17; p++) {
         n = digits_e(v, p, dig, &ef);
         if (p == 17 || parse_digits(dig, n, ef) == v)
             break;

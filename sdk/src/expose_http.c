@@ -2,7 +2,8 @@
  * renders a registry in the negotiated format, gzipped when the client accepts it, on
  * its own thread and libevent loop. It is not the core's server (ignisd serves /metrics
  * through its own routes with the same writer). */
-#include "config.h"
+#define _GNU_SOURCE
+#include <config.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -164,6 +165,13 @@ static void handle(struct evhttp_request *req, void *arg)
         }
     }
     evhttp_add_header(out, "Vary", "Accept-Encoding");
+    if (cmd == EVHTTP_REQ_HEAD) {
+        /* the length a GET would get, without the body */
+        char len[32];
+        snprintf(len, sizeof len, "%zu", evbuffer_get_length(body));
+        evhttp_add_header(out, "Content-Length", len);
+        evbuffer_drain(body, evbuffer_get_length(body));
+    }
     evhttp_send_reply(req, 200, "OK", body);
     evbuffer_free(body);
 }

@@ -3,7 +3,7 @@
  * content negotiation and escaping schemes), the exact Content-Type to answer with,
  * and whether Accept-Encoding allows gzip. Parses untrusted headers: bounded, no
  * allocation, malformed parts skipped. */
-#include "config.h"
+#include <config.h>
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * summaries and infos, label vectors with a bound on their children, and registries
  * that write their families (then their collectors') into a sink. Updates are lock-free
  * atomics; a family's lock is taken only to create a child or to write the family. */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <math.h>

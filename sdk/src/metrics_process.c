@@ -1,7 +1,7 @@
 /* sdk/src/metrics_process.c — the process collector: CPU time, memory, file descriptors
  * and start time of this process, under the names, types and help texts the Prometheus
  * Go client uses, read from /proc on every collection. Keeps no state. */
-#include "config.h"
+#include <config.h>
 
 #include <dirent.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * Biased Quantiles over Data Streams", ICDE 2005), kept in several age buckets so that
  * queries cover a sliding window of max_age (like the Prometheus clients' summaries).
  * Not thread-safe: the caller holds the summary child's lock. */
-#include "config.h"
+#include <config.h>
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* sdk/src/metrics_utf8.c — UTF-8 validation and the legacy name sets, shared by the
  * registry (checking names and label values once) and the writer (checking what
  * exporter plugins hand it). Table-driven so the writer's per-byte cost stays small. */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 
