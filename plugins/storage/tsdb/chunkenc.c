@@ -82,6 +82,8 @@ void bstream_write_byte(struct bstream *s, uint8_t b)
 
 void bstream_write_bits(struct bstream *s, uint64_t v, unsigned nbits)
 {
+    if (nbits == 0)
+        return;
     if (nbits < 64)
         v <<= 64 - nbits; /* left-align */
     while (nbits >= 8) {

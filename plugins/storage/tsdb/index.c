@@ -268,7 +268,8 @@ int indexw_close(struct indexw *w, bool sync, char *err, size_t errlen)
     uint64_t *name_off = NULL, *post_off = NULL;
     if (!w->have_syms && indexw_add_symbols(w, NULL, 0, err, errlen) < 0)
         goto out;
-    qsort(w->pairs, w->npairs, sizeof *w->pairs, cmp_pair);
+    if (w->npairs)
+        qsort(w->pairs, w->npairs, sizeof *w->pairs, cmp_pair);
 
     /* Label indices: one per name, its values' symbol refs. */
     w->toc[TOC_LABEL_INDICES] = w->f.off;

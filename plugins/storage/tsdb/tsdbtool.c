@@ -260,8 +260,10 @@ static int cmd_compare(int argc, char **argv)
     struct lines a = {0}, b = {0};
     if (read_dump(argv[1], &a) < 0 || read_dump(argv[2], &b) < 0)
         return 1;
-    qsort(a.v, a.n, sizeof *a.v, cmp_line);
-    qsort(b.v, b.n, sizeof *b.v, cmp_line);
+    if (a.n)
+        qsort(a.v, a.n, sizeof *a.v, cmp_line);
+    if (b.n)
+        qsort(b.v, b.n, sizeof *b.v, cmp_line);
     size_t diffs = 0;
     size_t i = 0, j = 0;
     while (i < a.n || j < b.n) {
