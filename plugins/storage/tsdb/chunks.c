@@ -124,7 +124,8 @@ long list_numbered(const char *dir, char ***names, unsigned digits)
         return -1;
     }
     /* Equal-length digit strings sort numerically; longer ones come later. */
-    qsort(v, n, sizeof *v, cmp_names);
+    if (n)
+        qsort(v, n, sizeof *v, cmp_names);
     for (size_t i = 1; i < n; i++)
         if (strlen(v[i]) != strlen(v[0])) {
             /* Mixed widths: order numerically. */

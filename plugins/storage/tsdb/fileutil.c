@@ -168,6 +168,8 @@ int fwriter_flush(struct fwriter *w)
 int fwriter_write(struct fwriter *w, const void *p, size_t n)
 {
     const uint8_t *b = p;
+    if (n == 0)
+        return 0;
     w->off += n;
     if (n >= w->cap) {
         if (fwriter_flush(w) < 0)
