@@ -11,7 +11,8 @@ plugins_storage_tsdb_libtsdb_la_SOURCES = \
 	plugins/storage/tsdb/meta.h plugins/storage/tsdb/meta.c \
 	plugins/storage/tsdb/block.h plugins/storage/tsdb/block.c \
 	plugins/storage/tsdb/wal.h plugins/storage/tsdb/wal.c \
-	plugins/storage/tsdb/record.h plugins/storage/tsdb/record.c
+	plugins/storage/tsdb/record.h plugins/storage/tsdb/record.c \
+	plugins/storage/tsdb/checkpoint.h plugins/storage/tsdb/checkpoint.c
 plugins_storage_tsdb_libtsdb_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SNAPPY_CFLAGS) \
 	$(ZSTD_CFLAGS)
 plugins_storage_tsdb_libtsdb_la_LIBADD = sdk/libignis.la $(JANSSON_LIBS) $(SNAPPY_LIBS) \

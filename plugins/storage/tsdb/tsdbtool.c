@@ -4,6 +4,7 @@
  * numerically. The integration tests drive promtool against it. Not installed. */
 #define _GNU_SOURCE
 #include "block.h"
+#include "checkpoint.h"
 #include "chunkenc.h"
 #include "enc.h"
 #include "record.h"
@@ -569,63 +570,56 @@ static void refmap_free(struct refmap *m)
     free(m->labels);
 }
 
-/* Prints the samples of a WAL directory (tombstones are not applied). */
-static int cmd_wal_dump(int argc, char **argv)
+/* Prints the samples of segments [first, last] of dir into the map's series. */
+static int dump_wal_part(const char *dir, int first, int last, struct refmap *m,
+                         struct rec_decoded *d)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: wal-dump WALDIR\n");
-        return 2;
-    }
     char err[512];
     struct wal_reader *r;
-    if (wal_reader_open(&r, argv[1], -1, -1, err, sizeof err) < 0) {
+    if (wal_reader_open(&r, dir, first, last, err, sizeof err) < 0) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    struct refmap m = {0};
-    struct rec_decoded d = {0};
     const uint8_t *rec;
     size_t len;
     int k, rc = 0;
-    size_t unknown = 0;
+    size_t unknown = 0, orphans = 0;
     while ((k = wal_reader_next(r, &rec, &len)) == 1) {
         switch (rec_type(rec, len)) {
         case REC_SERIES:
-            if (rec_decode_series(rec, len, &d) < 0) {
+            if (rec_decode_series(rec, len, d) < 0) {
                 fprintf(stderr, "bad series record in segment %d\n", wal_reader_segment(r));
                 rc = 1;
                 break;
             }
-            for (size_t i = 0; i < d.nseries; i++) {
+            for (size_t i = 0; i < d->nseries; i++) {
                 char *text = NULL;
                 size_t tl = 0;
                 FILE *f = open_memstream(&text, &tl);
-                print_labels(f, d.labels + d.series[i].first, d.series[i].n);
+                print_labels(f, d->labels + d->series[i].first, d->series[i].n);
                 fclose(f);
-                char **slot = refmap_slot(&m, d.series[i].ref);
+                char **slot = refmap_slot(m, d->series[i].ref);
                 if (!*slot)
-                    m.n++;
+                    m->n++;
                 free(*slot);
                 *slot = text;
             }
             break;
         case REC_SAMPLES:
-            if (rec_decode_samples(rec, len, &d) < 0) {
+            if (rec_decode_samples(rec, len, d) < 0) {
                 fprintf(stderr, "bad samples record in segment %d\n", wal_reader_segment(r));
                 rc = 1;
                 break;
             }
-            for (size_t i = 0; i < d.nsamples; i++) {
-                char **slot = refmap_slot(&m, d.samples[i].ref);
+            for (size_t i = 0; i < d->nsamples; i++) {
+                char **slot = refmap_slot(m, d->samples[i].ref);
                 if (!*slot) {
-                    fprintf(stderr, "sample for unknown series %" PRIu64 "\n",
-                            d.samples[i].ref);
-                    rc = 1;
+                    orphans++;
                     continue;
                 }
                 printf("%s ", *slot);
-                print_value(stdout, d.samples[i].v);
-                printf(" %" PRId64 "\n", d.samples[i].t);
+                print_value(stdout, d->samples[i].v);
+                printf(" %" PRId64 "\n", d->samples[i].t);
             }
             break;
         default:
@@ -636,17 +630,77 @@ static int cmd_wal_dump(int argc, char **argv)
         int seg;
         uint64_t off;
         const char *why;
-        bool last;
-        wal_reader_corruption(r, &seg, &off, &why, &last);
+        bool lastseg;
+        wal_reader_corruption(r, &seg, &off, &why, &lastseg);
         fprintf(stderr, "WAL corrupt in segment %d at %" PRIu64 ": %s\n", seg, off, why);
         rc = 1;
     }
     if (unknown)
         fprintf(stderr, "%zu records of other types skipped\n", unknown);
-    rec_decoded_free(&d);
-    refmap_free(&m);
+    if (orphans) {
+        fprintf(stderr, "%zu samples of unknown series\n", orphans);
+        rc = 1;
+    }
     wal_reader_close(r);
     return rc;
+}
+
+/* Prints the samples of a WAL directory: the last checkpoint, then the segments after
+ * it (tombstones are not applied). */
+static int cmd_wal_dump(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: wal-dump WALDIR\n");
+        return 2;
+    }
+    struct refmap m = {0};
+    struct rec_decoded d = {0};
+    char ck[4096];
+    int n = checkpoint_last(argv[1], ck, sizeof ck);
+    int rc = 0;
+    if (n >= 0)
+        rc = dump_wal_part(ck, -1, -1, &m, &d);
+    if (rc == 0)
+        rc = dump_wal_part(argv[1], n >= 0 ? n + 1 : -1, -1, &m, &d);
+    rec_decoded_free(&d);
+    refmap_free(&m);
+    return rc;
+}
+
+static bool keep_all(void *arg, uint64_t ref)
+{
+    (void)arg;
+    (void)ref;
+    return true;
+}
+
+static bool keep_odd(void *arg, uint64_t ref)
+{
+    (void)arg;
+    return ref % 2 == 1;
+}
+
+/* Checkpoints segments up to LAST keeping samples >= MINT (of all or odd-ref series),
+ * then deletes those segments, as the head does when it truncates. */
+static int cmd_checkpoint(int argc, char **argv)
+{
+    if (argc != 5) {
+        fprintf(stderr, "usage: checkpoint WALDIR LAST MINT all|odd\n");
+        return 2;
+    }
+    char err[512];
+    struct checkpoint_stats st;
+    int last = atoi(argv[2]);
+    if (checkpoint_create(argv[1], -1, last, strcmp(argv[4], "odd") ? keep_all : keep_odd,
+                          NULL, strtoll(argv[3], NULL, 10), &st, err, sizeof err) < 0 ||
+        wal_truncate_before(argv[1], last + 1, err, sizeof err) < 0) {
+        fprintf(stderr, "checkpoint: %s\n", err);
+        return 1;
+    }
+    fprintf(stderr, "kept %" PRIu64 " series, %" PRIu64 " samples; dropped %" PRIu64
+                    " series, %" PRIu64 " samples\n",
+            st.series_kept, st.samples_kept, st.series_dropped, st.samples_dropped);
+    return 0;
 }
 
 static int cmp_line_time(const void *a, const void *b)
@@ -821,6 +875,8 @@ int main(int argc, char **argv)
         return cmd_write_block(argc - 1, argv + 1);
     if (!strcmp(argv[1], "wal-dump"))
         return cmd_wal_dump(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "checkpoint"))
+        return cmd_checkpoint(argc - 1, argv + 1);
     if (!strcmp(argv[1], "write-wal"))
         return cmd_write_wal(argc - 1, argv + 1);
     if (!strcmp(argv[1], "delete"))

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "fileutil.h"
 #include "record.h"
 #include "wal.h"
@@ -361,6 +362,131 @@ static void test_records_round_trip(void **state)
     rec_decoded_free(&d);
 }
 
+static bool keep_below_100(void *arg, uint64_t ref)
+{
+    (void)arg;
+    return ref < 100;
+}
+
+/* Replays dir (last checkpoint, then later segments) counting series, samples, stones. */
+static void replay_counts(const char *dir, size_t *nseries, size_t *nsamples, size_t *nstones,
+                          int64_t *min_t)
+{
+    char err[256], ck[4096];
+    *nseries = *nsamples = *nstones = 0;
+    *min_t = INT64_MAX;
+    int n = checkpoint_last(dir, ck, sizeof ck);
+    struct rec_decoded d = {0};
+    for (int pass = n >= 0 ? 0 : 1; pass < 2; pass++) {
+        struct wal_reader *r;
+        assert_int_equal(wal_reader_open(&r, pass ? dir : ck, pass && n >= 0 ? n + 1 : -1, -1,
+                                         err, sizeof err),
+                         0);
+        const uint8_t *p;
+        size_t len;
+        int k;
+        while ((k = wal_reader_next(r, &p, &len)) == 1) {
+            switch (rec_type(p, len)) {
+            case REC_SERIES:
+                assert_int_equal(rec_decode_series(p, len, &d), 0);
+                *nseries += d.nseries;
+                break;
+            case REC_SAMPLES:
+                assert_int_equal(rec_decode_samples(p, len, &d), 0);
+                *nsamples += d.nsamples;
+                for (size_t i = 0; i < d.nsamples; i++)
+                    if (d.samples[i].t < *min_t)
+                        *min_t = d.samples[i].t;
+                break;
+            case REC_TOMBSTONES:
+                assert_int_equal(rec_decode_tombstones(p, len, &d), 0);
+                *nstones += d.nstones;
+                break;
+            default:
+                break;
+            }
+        }
+        assert_int_equal(k, 0);
+        wal_reader_close(r);
+    }
+    rec_decoded_free(&d);
+}
+
+static void test_checkpoint_keeps_what_the_head_needs(void **state)
+{
+    (void)state;
+    char *dir = mktmp();
+    char err[256];
+    struct wal *w;
+    /* 200 series; per segment, one sample per series at t = 1000 * segment. */
+    assert_int_equal(wal_open(&w, dir, 0, WAL_COMPRESS_SNAPPY, err, sizeof err), 0);
+    struct ebuf b;
+    ebuf_init(&b, 0);
+    rec_encode_series_begin(&b);
+    for (uint64_t ref = 1; ref <= 200; ref++) {
+        struct ignis_label l = {"s", 1, (const char *)&ref, sizeof ref};
+        rec_encode_series(&b, ref, &l, 1);
+    }
+    assert_int_equal(wal_log(w, b.p, b.len, err, sizeof err), 0);
+    for (int seg = 0; seg < 4; seg++) {
+        struct rec_sample s[200];
+        for (int i = 0; i < 200; i++)
+            s[i] = (struct rec_sample){(uint64_t)i + 1, 1000 * seg, (double)i};
+        ebuf_reset(&b);
+        rec_encode_samples(&b, s, 200);
+        assert_int_equal(wal_log(w, b.p, b.len, err, sizeof err), 0);
+        struct rec_stone st[2] = {{5, 0, 10}, {150, 0, 5000}};
+        ebuf_reset(&b);
+        rec_encode_tombstones(&b, st, 2);
+        assert_int_equal(wal_log(w, b.p, b.len, err, sizeof err), 0);
+        if (seg < 3)
+            assert_int_equal(wal_next_segment(w, err, sizeof err), seg + 1);
+    }
+    assert_int_equal(wal_close(w, err, sizeof err), 0);
+
+    /* Checkpoint segments 0..1 keeping refs < 100 and samples at t >= 1000. */
+    struct checkpoint_stats st;
+    assert_int_equal(checkpoint_create(dir, -1, 1, keep_below_100, NULL, 1000, &st, err,
+                                       sizeof err),
+                     0);
+    assert_int_equal(st.series_kept, 99);
+    assert_int_equal(st.series_dropped, 101);
+    assert_int_equal(st.samples_kept, 99);      /* segment 1's samples of kept series */
+    assert_int_equal(st.samples_dropped, 301);
+    assert_int_equal(st.stones_kept, 0);        /* ref 5's ends before 1000; 150 dropped */
+    assert_int_equal(wal_truncate_before(dir, 2, err, sizeof err), 0);
+    char ck[4096];
+    assert_int_equal(checkpoint_last(dir, ck, sizeof ck), 1);
+    size_t ns, nsm, nst;
+    int64_t min_t;
+    replay_counts(dir, &ns, &nsm, &nst, &min_t);
+    assert_int_equal(ns, 99);
+    assert_int_equal(nsm, 99 + 400);
+    assert_int_equal(nst, 4);
+    assert_int_equal(min_t, 1000);
+
+    /* A second checkpoint builds on the first and replaces it; a leftover .tmp goes. */
+    char junk[4200];
+    snprintf(junk, sizeof junk, "%s/checkpoint.00000002.tmp", dir);
+    assert_int_equal(mkdir(junk, 0755), 0);
+    assert_int_equal(checkpoint_create(dir, -1, 2, keep_below_100, NULL, 2000, &st, err,
+                                       sizeof err),
+                     0);
+    assert_int_equal(st.series_kept, 99); /* carried over from checkpoint 1 */
+    assert_int_equal(checkpoint_last(dir, ck, sizeof ck), 2);
+    snprintf(junk, sizeof junk, "%s/checkpoint.00000001", dir);
+    assert_int_equal(access(junk, F_OK), -1);
+    snprintf(junk, sizeof junk, "%s/checkpoint.00000002.tmp", dir);
+    assert_int_equal(access(junk, F_OK), -1);
+    /* Making one that exists is refused. */
+    assert_int_equal(checkpoint_create(dir, -1, 2, keep_below_100, NULL, 0, &st, err,
+                                       sizeof err),
+                     -1);
+    ebuf_free(&b);
+    rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_wal_corruption_in_the_middle_is_located),
         cmocka_unit_test(test_wal_garbage_in_padding_is_corruption),
         cmocka_unit_test(test_records_round_trip),
+        cmocka_unit_test(test_checkpoint_keeps_what_the_head_needs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
