@@ -511,6 +511,23 @@ void index_free(struct index *ix)
 
 /* ---- selection ----------------------------------------------------------------------- */
 
+/* The meaning ignis_matcher_matches gives a matcher (an absent label has the empty value),
+ * written here so selection needs nothing from libignis but the compiled regex. */
+static bool matcher_matches(const struct ignis_matcher *m, const char *s, size_t len)
+{
+    switch (m->type) {
+    case IGNIS_MATCH_EQ:
+        return m->value_len == len && (len == 0 || memcmp(m->value, s, len) == 0);
+    case IGNIS_MATCH_NE:
+        return !(m->value_len == len && (len == 0 || memcmp(m->value, s, len) == 0));
+    case IGNIS_MATCH_RE:
+        return m->re && ignis_regex_match(m->re, s, len);
+    case IGNIS_MATCH_NRE:
+        return !(m->re && ignis_regex_match(m->re, s, len));
+    }
+    return false;
+}
+
 /* A list of refs, borrowed from the index or owned. */
 struct plist {
     const uint64_t *ids;
@@ -648,7 +665,7 @@ static int regex_values(const struct index *ix, struct lname *ln, const struct i
     return 0;
 }
 
-/* The values of ln for which ignis_matcher_matches(m, value) == want. */
+/* The values of ln for which matcher_matches(m, value) == want. */
 static int matcher_values(const struct index *ix, struct lname *ln,
                           const struct ignis_matcher *m, bool want, struct vals *vs)
 {
@@ -667,7 +684,7 @@ static int matcher_values(const struct index *ix, struct lname *ln,
     size_t it = 0;
     struct lvalue *lv;
     while ((lv = ptab_iter(&ln->values, &it)))
-        if (ignis_matcher_matches(m, lv->value->s, lv->value->len) == want) {
+        if (matcher_matches(m, lv->value->s, lv->value->len) == want) {
             int rc = vals_add(vs, lv);
             if (rc)
                 return rc;
@@ -758,7 +775,7 @@ int index_select(struct index *ix, const struct ignis_matcher *ms, size_t n, uin
     for (size_t i = 0; i < n && !empty; i++) {
         const struct ignis_matcher *m = &ms[i];
         struct lname *ln = index_lname(ix, m->name, m->name_len);
-        bool me = ignis_matcher_matches_empty(m);
+        bool me = matcher_matches(m, "", 0);
         if (!ln) {
             empty = !me; /* nobody has the label: every series has the empty value */
             continue;
