@@ -564,7 +564,8 @@ static int plist_union(struct lvalue *const *vals, size_t n, struct plist *out)
         return IGNIS_E_NOMEM;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        memcpy(ids + k, vals[i]->p.ids, vals[i]->p.n * sizeof *ids);
+        if (vals[i]->p.n)
+            memcpy(ids + k, vals[i]->p.ids, vals[i]->p.n * sizeof *ids);
         k += vals[i]->p.n;
     }
     qsort(ids, k, sizeof *ids, cmp_u64);

@@ -276,11 +276,9 @@ static void run_retention(struct mem *m)
 {
     int64_t ret = atomic_load(&m->retention_ms);
     int64_t maxt = atomic_load(&m->max_time);
-    if (ret <= 0 || maxt == INT64_MIN)
+    if (ret <= 0 || maxt <= INT64_MIN + ret)
         return;
     int64_t cutoff = maxt - ret; /* samples with t < cutoff go */
-    if (cutoff == INT64_MIN)
-        return;
     struct series **cand = NULL;
     size_t ncand = 0, capcand = 0;
 
@@ -625,11 +623,28 @@ static bool appender_full(const struct ignis_appender *a)
     return a->n + a->nex + a->nmeta >= MEM_APPENDER_MAX;
 }
 
-/* Checks a sample against the newest one committed or pending and buffers it. */
-static int append_sample(struct ignis_appender *a, struct series *s, int64_t t, double v)
+/* IGNIS_E_OUT_OF_BOUNDS for a sample retention would drop at once (older than the
+ * newest sample minus retention_time), as Prometheus' head refuses samples below the
+ * time it still accepts; IGNIS_E_INVALID for the no-timestamp marker. */
+static int check_time(struct mem *m, int64_t t)
 {
     if (t == IGNIS_NO_TIMESTAMP)
         return IGNIS_E_INVALID;
+    int64_t ret = atomic_load_explicit(&m->retention_ms, memory_order_relaxed);
+    if (ret > 0) {
+        int64_t maxt = atomic_load_explicit(&m->max_time, memory_order_relaxed);
+        if (maxt > INT64_MIN + ret && t < maxt - ret)
+            return IGNIS_E_OUT_OF_BOUNDS;
+    }
+    return 0;
+}
+
+/* Checks a sample against the newest one committed or pending and buffers it. */
+static int append_sample(struct ignis_appender *a, struct series *s, int64_t t, double v)
+{
+    int rc = check_time(a->m, t);
+    if (rc)
+        return rc;
     struct aslot *sl = amap_get(a, s);
     if (!sl)
         return IGNIS_E_NOMEM;
@@ -721,6 +736,8 @@ static int mem_append(struct ignis_appender *a, const struct ignis_label *labels
 {
     bool has_empty;
     int rc = check_labels(labels, n, &has_empty);
+    if (rc == 0)
+        rc = check_time(a->m, t); /* before creating a series for nothing */
     if (rc)
         return rc;
     struct ignis_label *own = NULL;
@@ -1258,7 +1275,8 @@ static int mem_select(struct ignis_querier *q, const struct ignis_matcher *ms, s
         return rc;
     }
     set->lcap = maxls;
-    qsort(set->e, set->n, sizeof *set->e, cmp_sentry);
+    if (set->n > 1)
+        qsort(set->e, set->n, sizeof *set->e, cmp_sentry);
     if (hints && hints->limit && set->n > hints->limit)
         set->n = hints->limit; /* pins of the rest are released at close */
     *out = set;
@@ -1325,7 +1343,8 @@ static int mem_set_chunk(struct ignis_series_set *set, int64_t mint, int64_t max
 static void emit_syms(struct sym **ys, size_t n, size_t limit,
                       void (*fn)(void *arg, const char *s, size_t len), void *arg)
 {
-    qsort(ys, n, sizeof *ys, symp_cmp);
+    if (n > 1)
+        qsort(ys, n, sizeof *ys, symp_cmp);
     size_t emitted = 0;
     for (size_t i = 0; i < n && (!limit || emitted < limit); i++) {
         if (i && ys[i] == ys[i - 1])

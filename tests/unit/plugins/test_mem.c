@@ -2,6 +2,7 @@
  * (dlopen of the built module, its `ignis_plugin` descriptor) and driven only through its
  * ops table: append/commit/rollback visibility, refs, every error kind, matchers, batches,
  * label queries, deletion, metadata, exemplars, limits, retention and concurrency. */
+#define _GNU_SOURCE /* pthread_tryjoin_np */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 #include <math.h>
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <cmocka.h>
 #include <ignis/plugin.h>
 #include "../testhost.h"
@@ -1083,6 +1085,9 @@ static void test_retention(void **state)
     assert_int_equal(ops->append_refs(a, &rs, 1, &err), 0);
     assert_int_equal(err, IGNIS_E_REF_GONE);
     uint64_t rold2 = 0;
+    /* Older than retention would keep: refused, and no series is made for it. */
+    assert_int_equal(ops->append(a, lold.l, lold.n, 3999, 1, &rold2), IGNIS_E_OUT_OF_BOUNDS);
+    assert_int_equal(rold2, 0);
     assert_int_equal(ops->append(a, lold.l, lold.n, 4500, 1, &rold2), 0);
     assert_true(rold2 != rold && rold2 != 0);
     assert_int_equal(ops->commit(a), 0);
@@ -1118,7 +1123,7 @@ static void test_retention(void **state)
 struct cc {
     struct fx *f;
     int id;
-    volatile int *running;
+    atomic_int *running;
     int failures;
     long checks;
 };
@@ -1159,7 +1164,7 @@ static void *querier_thread(void *arg)
     struct cc *c = arg;
     int64_t t[CC_COMMITS + 1];
     double v[CC_COMMITS + 1];
-    while (*c->running) {
+    do { /* at least one pass, even when the appenders are done first */
         for (int j = 0; j < 2; j++) {
             char job[8];
             snprintf(job, sizeof job, "t%d", j);
@@ -1191,7 +1196,7 @@ static void *querier_thread(void *arg)
             ops->querier_close(q);
             c->checks++;
         }
-    }
+    } while (atomic_load(c->running));
     return NULL;
 }
 
@@ -1200,7 +1205,7 @@ static void test_concurrent_appenders_and_querier(void **state)
     (void)state;
     struct fx f;
     fx_open(&f, NULL, NULL, NULL);
-    volatile int running = 1;
+    atomic_int running = 1;
     struct cc ca[2] = {{&f, 0, &running, 0, 0}, {&f, 1, &running, 0, 0}};
     struct cc cq = {&f, 9, &running, 0, 0};
     pthread_t ta[2], tq;
@@ -1209,7 +1214,7 @@ static void test_concurrent_appenders_and_querier(void **state)
         assert_int_equal(pthread_create(&ta[i], NULL, appender_thread, &ca[i]), 0);
     for (int i = 0; i < 2; i++)
         pthread_join(ta[i], NULL);
-    running = 0;
+    atomic_store(&running, 0);
     pthread_join(tq, NULL);
     assert_int_equal(ca[0].failures, 0);
     assert_int_equal(ca[1].failures, 0);
@@ -1221,6 +1226,130 @@ static void test_concurrent_appenders_and_querier(void **state)
     assert_int_equal(st.num_series, 2 * CC_SERIES);
     assert_int_equal(st.num_samples, 2 * CC_SERIES * CC_COMMITS);
     assert_int_equal(st.max_time, CC_COMMITS - 1);
+    fx_close(&f);
+}
+
+/* Series churn while retention removes them: appenders on two threads (by ref, falling
+ * back to labels on REF_GONE), a querier checking every series it reads, and the loop
+ * thread running retention, all at once. Afterwards only what retention keeps is left. */
+#define CH_COMMITS 300
+#define CH_SERIES 8
+
+static void *churn_appender(void *arg)
+{
+    struct cc *c = arg;
+    char job[8];
+    snprintf(job, sizeof job, "t%d", c->id);
+    uint64_t refs[CH_SERIES] = {0};
+    for (int k = 0; k < CH_COMMITS; k++) {
+        struct ignis_appender *a = ops->appender(c->f->inst);
+        char gen[8];
+        snprintf(gen, sizeof gen, "%d", k / 50); /* new series every 50 commits */
+        for (int i = 0; i < CH_SERIES; i++) {
+            int64_t t = (int64_t)k * 10;
+            int rc = IGNIS_E_REF_GONE;
+            if (refs[i] && k % 50) {
+                struct ignis_ref_sample rs = {refs[i], t, k};
+                ops->append_refs(a, &rs, 1, &rc);
+            }
+            if (rc == IGNIS_E_REF_GONE) {
+                char id[8];
+                snprintf(id, sizeof id, "%d", i);
+                struct lset ls = LS("__name__", "churn", "gen", gen, "id", id, "job", job, NULL);
+                refs[i] = 0; /* stays 0 when refused: never reuse an older generation */
+                rc = ops->append(a, ls.l, ls.n, t, k, &refs[i]);
+            }
+            /* The other thread may be ahead: its newest sample bounds what is kept. */
+            if (rc != 0 && rc != IGNIS_E_OUT_OF_BOUNDS)
+                c->failures++;
+        }
+        if (k % 7 == 3)
+            ops->rollback(a);
+        else if (ops->commit(a) != 0)
+            c->failures++;
+    }
+    return NULL;
+}
+
+static void *churn_querier(void *arg)
+{
+    struct cc *c = arg;
+    int64_t t[CH_COMMITS + 1];
+    double v[CH_COMMITS + 1];
+    do {
+        struct ignis_querier *q = ops->querier(c->f->inst, INT64_MIN, INT64_MAX);
+        struct ignis_matcher m = {IGNIS_MATCH_EQ, "__name__", 8, "churn", 5, NULL};
+        struct ignis_series_set *set;
+        if (ops->select(q, &m, 1, NULL, &set) != 0) {
+            c->failures++;
+            ops->querier_close(q);
+            continue;
+        }
+        struct ignis_series s;
+        while (ops->set_next(set, &s) == 1) {
+            if (s.nlabels != 4)
+                c->failures++;
+            size_t n = read_all(set, INT64_MIN, INT64_MAX, 16, t, v, CH_COMMITS + 1);
+            if (n == 0)
+                c->failures++; /* selected series have samples */
+            for (size_t i = 0; i < n; i++)
+                if ((i && t[i] <= t[i - 1]) || v[i] != (double)(t[i] / 10))
+                    c->failures++;
+        }
+        ops->set_close(set);
+        struct strs names = {{0}, 0};
+        if (ops->label_values(q, "gen", 3, NULL, 0, 0, collect, &names) != 0)
+            c->failures++;
+        ops->querier_close(q);
+        c->checks++;
+    } while (atomic_load(c->running));
+    return NULL;
+}
+
+static void test_retention_under_load(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_open(&f, "200ms", NULL, NULL);
+    atomic_int running = 1;
+    struct cc ca[2] = {{&f, 0, &running, 0, 0}, {&f, 1, &running, 0, 0}};
+    struct cc cq = {&f, 9, &running, 0, 0};
+    pthread_t ta[2], tq;
+    assert_int_equal(pthread_create(&tq, NULL, churn_querier, &cq), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&ta[i], NULL, churn_appender, &ca[i]), 0);
+    long runs = 0;
+    for (int done = 0; done < 2;) { /* the loop thread: retention, as the host timer would */
+        testhost_fire_timers(f.th);
+        runs++;
+        done = 0;
+        for (int i = 0; i < 2; i++)
+            done += pthread_tryjoin_np(ta[i], NULL) == 0 ? 1 : 0;
+        if (done == 1) { /* one finished: wait for the other, keep collecting */
+            for (int i = 0; i < 2; i++)
+                pthread_join(ta[i], NULL);
+            done = 2;
+        }
+    }
+    atomic_store(&running, 0);
+    pthread_join(tq, NULL);
+    assert_int_equal(ca[0].failures, 0);
+    assert_int_equal(ca[1].failures, 0);
+    assert_int_equal(cq.failures, 0);
+    assert_true(runs > 0 && cq.checks > 0);
+
+    testhost_fire_timers(f.th);
+    /* Newest sample 2990: samples from 2790 on stay, in the last generation only. */
+    struct ignis_storage_stats st;
+    assert_int_equal(ops->stats(f.inst, &st), 0);
+    assert_true(st.min_time >= 2790);
+    assert_int_equal(st.max_time, (CH_COMMITS - 1) * 10);
+    assert_true(st.num_series <= 2 * CH_SERIES);
+    struct ignis_querier *q = ops->querier(f.inst, INT64_MIN, INT64_MAX);
+    struct strs c = {{0}, 0};
+    assert_int_equal(ops->label_values(q, "gen", 3, NULL, 0, 0, collect, &c), 0);
+    assert_string_equal(c.buf, "5");
+    ops->querier_close(q);
     fx_close(&f);
 }
 
@@ -1279,6 +1408,7 @@ int main(void)
         T(test_max_series),
         T(test_retention),
         T(test_concurrent_appenders_and_querier),
+        T(test_retention_under_load),
     };
     return cmocka_run_group_tests(tests, load_plugin, unload_plugin);
 }
