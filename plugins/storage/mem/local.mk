@@ -2,7 +2,8 @@
 # its unit test, which also builds the shared test host (tests/unit/testhost.[ch]).
 plugins_LTLIBRARIES += plugins/storage/mem/mem.la
 plugins_storage_mem_mem_la_SOURCES = plugins/storage/mem/mem.c plugins/storage/mem/index.c \
-	plugins/storage/mem/series.c plugins/storage/mem/mem.h
+	plugins/storage/mem/series.c plugins/storage/mem/append.c plugins/storage/mem/query.c \
+	plugins/storage/mem/mem.h
 plugins_storage_mem_mem_la_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS)
 plugins_storage_mem_mem_la_LDFLAGS = $(AM_LDFLAGS) $(IG_PLUGIN_LINK)
 plugins_storage_mem_mem_la_LIBADD = sdk/libignis.la $(XXHASH_LIBS) $(PTHREAD_LIBS)

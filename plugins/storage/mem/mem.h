@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <pthread.h>
 #include <ignis/plugin.h>
 
@@ -220,5 +221,127 @@ int postings_add(struct postings *p, uint64_t id);
 
 /* Compares two series by labels, as ignis_labels_cmp orders label sets. */
 int series_cmp(const struct series *a, const struct series *b);
+
+/* ---- the instance ------------------------------------------------------------------ */
+
+/* An open querier or appender (or a short internal reader) in creation order: the
+ * oldest querier's seq bounds the commit history series must keep, the oldest
+ * registration's epoch bounds which removed series may be freed. */
+struct reg {
+    struct reg *prev, *next;
+    uint64_t seq;   /* published seq at creation: a querier's snapshot */
+    uint64_t epoch; /* gc_epoch at creation */
+};
+
+struct reglist {
+    struct reg *head, *tail;
+};
+
+struct ex_slot {
+    uint64_t ref;
+    int64_t t;
+    double v;
+    struct ignis_label *ls; /* one allocation: the pairs, then their bytes */
+    size_t nls;
+};
+
+struct meta {
+    char *name; /* metric name (copy) */
+    uint64_t hash;
+    enum ignis_metric_type type;
+    char *help, *unit;
+};
+
+struct mem {
+    const struct ignis_host *host;
+    _Atomic int64_t retention_ms; /* 0: keep everything */
+    _Atomic int64_t max_series;   /* 0: unlimited */
+    struct ignis_timer *gc_timer; /* loop only */
+    int64_t gc_period_ms;
+
+    pthread_mutex_t commit_mu;
+    pthread_rwlock_t idx_lock;
+    struct index ix;
+    struct series *graveyard; /* removed series not yet freed (idx_lock) */
+    pthread_mutex_t locks[MEM_NLOCKS];
+
+    pthread_mutex_t snap_mu;
+    uint64_t published; /* newest commit visible to new queriers */
+    uint64_t gc_epoch;
+    struct reglist queriers, others;
+
+    _Atomic uint64_t num_samples;
+    _Atomic int64_t max_time; /* newest sample ever committed; INT64_MIN when none */
+    _Atomic uint64_t dropped; /* samples dropped at commit (a newer sample won the race) */
+
+    pthread_mutex_t ex_mu;
+    struct ex_slot *ring; /* ex_cap slots; the oldest at ex_next when full */
+    size_t ex_cap, ex_next, ex_count;
+
+    pthread_mutex_t meta_mu;
+    struct ptab meta; /* name hash -> struct meta */
+};
+
+static inline pthread_mutex_t *series_lock(struct mem *m, const struct series *s)
+{
+    return &m->locks[s->ref & (MEM_NLOCKS - 1)];
+}
+
+static inline uint64_t vbits(double v)
+{
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    return b;
+}
+
+/* Registers r (an appender, querier or short reader) at the tail of l, stamping it with
+ * the published seq and gc_epoch; reg_del removes it. */
+void reg_add(struct mem *m, struct reglist *l, struct reg *r);
+void reg_del(struct mem *m, struct reglist *l, struct reg *r);
+/* Builds the ignis_label view of s' labels into buf (nls pairs). */
+void series_labels(const struct series *s, struct ignis_label *buf);
+void ex_slot_clear(struct ex_slot *e);
+
+/* ---- the ops table, by file ---------------------------------------------------------- */
+
+/* append.c */
+struct ignis_appender *mem_appender(void *instance);
+int mem_append(struct ignis_appender *a, const struct ignis_label *labels, size_t n, int64_t t,
+               double v, uint64_t *ref);
+size_t mem_append_refs(struct ignis_appender *a, const struct ignis_ref_sample *smp, size_t n,
+                       int *errs);
+int mem_append_histogram(struct ignis_appender *a, uint64_t ref,
+                         const struct ignis_label *labels, size_t n, int64_t t,
+                         const struct ignis_histogram *h, uint64_t *ref_out);
+int mem_append_start_ts(struct ignis_appender *a, uint64_t ref, int64_t t, int64_t st);
+int mem_append_exemplar(struct ignis_appender *a, uint64_t ref, const struct ignis_exemplar *e);
+int mem_update_metadata(struct ignis_appender *a, uint64_t ref, const struct ignis_metadata *md);
+int mem_commit(struct ignis_appender *a);
+void mem_rollback(struct ignis_appender *a);
+
+/* query.c */
+struct ignis_querier *mem_querier(void *instance, int64_t mint, int64_t maxt);
+int mem_select(struct ignis_querier *q, const struct ignis_matcher *ms, size_t n,
+               const struct ignis_select_hints *hints, struct ignis_series_set **out);
+int mem_set_next(struct ignis_series_set *set, struct ignis_series *s);
+long mem_set_samples(struct ignis_series_set *set, int64_t mint, int64_t maxt,
+                     struct ignis_sample_batch *b);
+int mem_set_chunk(struct ignis_series_set *set, int64_t mint, int64_t maxt,
+                  struct ignis_chunk *c);
+void mem_set_close(struct ignis_series_set *set);
+int mem_label_names(struct ignis_querier *q, const struct ignis_matcher *ms, size_t n,
+                    size_t limit, void (*fn)(void *arg, const char *s, size_t len), void *arg);
+int mem_label_values(struct ignis_querier *q, const char *name, size_t name_len,
+                     const struct ignis_matcher *ms, size_t n, size_t limit,
+                     void (*fn)(void *arg, const char *s, size_t len), void *arg);
+void mem_querier_close(struct ignis_querier *q);
+int mem_metadata(void *instance, const char *metric, size_t limit,
+                 void (*fn)(void *arg, const char *metric, const struct ignis_metadata *md),
+                 void *arg);
+int mem_exemplars(void *instance, const struct ignis_matcher *ms, size_t n, int64_t mint,
+                  int64_t maxt,
+                  void (*fn)(void *arg, const struct ignis_label *ls, size_t nls,
+                             const struct ignis_exemplar *e),
+                  void *arg);
 
 #endif
