@@ -12,10 +12,6 @@
 #include <event2/thread.h>
 #include "testhost.h"
 
-/* libignis offers the default registry once the metrics room lands; until then this weak
- * reference resolves to NULL and registry() returns NULL. */
-struct ignis_registry *ignis_registry_default(void) __attribute__((weak));
-
 struct ignis_timer {
     struct testhost *th;
     struct event *ev;
@@ -270,7 +266,7 @@ static void th_http_reply(struct ignis_http_req *req, int status, const char *co
 static struct ignis_registry *th_registry(const struct ignis_host *h)
 {
     (void)h;
-    return ignis_registry_default ? ignis_registry_default() : NULL;
+    return ignis_registry_default();
 }
 
 static int th_lookup(const struct ignis_host *h, enum ignis_plugin_kind kind, const char *name,

@@ -13,7 +13,7 @@
  *   submit             runs work(arg) inline in the calling thread; done(arg) runs inline
  *                      too when called on the loop thread (the thread that made the host),
  *                      else it is queued with run_on_loop.
- *   registry           ignis_registry_default() once libignis has it; NULL until then.
+ *   registry           ignis_registry_default(), the process' registry (as in ignisd).
  *   lookup             from a small table the test fills with testhost_add_instance().
  *   set_ready          remembered; read it with testhost_ready().
  *   instance_name      the name given to testhost_new().
