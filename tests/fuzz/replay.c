@@ -1,93 +1,130 @@
-/* tests/fuzz/replay.c — runs a fuzz target's LLVMFuzzerTestOneInput over its saved
- * inputs, so `make check` replays every seed and every crasher found so far under the
- * build's sanitizers. Build with -DIG_FUZZ_TARGET='"name"' and
- * -DIG_TEST_SRCDIR='"$(abs_top_srcdir)"'; inputs are the regular files of
- * tests/fuzz/corpus/<name>/ and tests/fuzz/crashers/<name>/ (either may be absent). */
+/* tests/fuzz/replay.c — a main for any libFuzzer target: calls LLVMFuzzerTestOneInput on
+ * every file in the directories (or on the files) named on the command line, so
+ * `make check` replays seed corpora and saved crashers without clang. Shared by all fuzz
+ * targets; link it with one target's source. Files whose names start with '.' are
+ * skipped (.keep). Exits 2 when a directory is missing or a file cannot be read. */
 #include <dirent.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "fuzz.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Inputs larger than this are refused rather than read: corpora hold small files. */
+#define REPLAY_MAX_INPUT (64u << 20)
 
-/* Inputs larger than this are not fuzz inputs; refuse rather than read them. */
-#define IG_FUZZ_MAX_INPUT (4u << 20)
-
-static int run_file(const char *path, size_t *n)
+static int run_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "%s: cannot open\n", path);
+        fprintf(stderr, "replay: %s: %s\n", path, strerror(errno));
         return -1;
     }
-    uint8_t *buf = malloc(IG_FUZZ_MAX_INPUT + 1);
-    size_t len = buf ? fread(buf, 1, IG_FUZZ_MAX_INPUT + 1, f) : 0;
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || st.st_size < 0 || (uint64_t)st.st_size > REPLAY_MAX_INPUT) {
+        fprintf(stderr, "replay: %s: unreadable or larger than %u bytes\n", path,
+                REPLAY_MAX_INPUT);
+        fclose(f);
+        return -1;
+    }
+    size_t n = (size_t)st.st_size;
+    /* an exact-size heap copy, so ASan sees reads past the end of the input */
+    uint8_t *buf = malloc(n ? n : 1);
+    if (!buf || fread(buf, 1, n, f) != n) {
+        fprintf(stderr, "replay: %s: short read\n", path);
+        free(buf);
+        fclose(f);
+        return -1;
+    }
     fclose(f);
-    if (!buf || len > IG_FUZZ_MAX_INPUT) {
-        fprintf(stderr, "%s: too large or out of memory\n", path);
-        free(buf);
-        return -1;
-    }
-    /* An exactly-sized copy, so reads past the input trip the sanitizers. */
-    uint8_t *exact = malloc(len ? len : 1);
-    if (!exact) {
-        free(buf);
-        return -1;
-    }
-    memcpy(exact, buf, len);
+    LLVMFuzzerTestOneInput(buf, n);
     free(buf);
-    LLVMFuzzerTestOneInput(exact, len);
-    free(exact);
-    (*n)++;
     return 0;
 }
 
-static int run_dir(const char *dir, size_t *n)
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Runs every regular file in dir, in name order. Returns the count, or -1. */
+static long run_dir(const char *dir)
 {
     DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    int rc = 0;
+    if (!d) {
+        fprintf(stderr, "replay: %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
-        char path[4096];
-        struct stat st;
-        int len = snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (len < 0 || (size_t)len >= sizeof path)
-            continue;
-        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && run_file(path, n) != 0)
-            rc = -1;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **nn = realloc(names, cap * sizeof *nn);
+            if (!nn)
+                break;
+            names = nn;
+        }
+        names[n] = strdup(e->d_name);
+        if (names[n])
+            n++;
     }
     closedir(d);
-    return rc;
+    if (n > 1)
+        qsort(names, n, sizeof *names, cmp_names);
+    long ran = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(dir) + strlen(names[i]) + 2;
+        char *path = malloc(len);
+        struct stat st;
+        if (path) {
+            snprintf(path, len, "%s/%s", dir, names[i]);
+            if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+                if (run_file(path) < 0)
+                    ran = -1;
+                else if (ran >= 0)
+                    ran++;
+            }
+        }
+        free(path);
+        free(names[i]);
+    }
+    free(names);
+    return ran;
 }
 
 int main(int argc, char **argv)
 {
-    size_t n = 0;
-    int rc = 0;
-    if (argc > 1) {
-        for (int i = 1; i < argc; i++)
-            if (run_file(argv[i], &n) != 0)
-                rc = 1;
-    } else {
-        static const char *const kinds[] = {"corpus", "crashers"};
-        for (size_t i = 0; i < 2; i++) {
-            char dir[4096];
-            snprintf(dir, sizeof dir, "%s/tests/fuzz/%s/%s", IG_TEST_SRCDIR, kinds[i],
-                     IG_FUZZ_TARGET);
-            if (run_dir(dir, &n) != 0)
-                rc = 1;
-        }
-        if (n == 0) {
-            fprintf(stderr, "no inputs for %s\n", IG_FUZZ_TARGET);
-            rc = 1;
-        }
+    if (LLVMFuzzerInitialize)
+        LLVMFuzzerInitialize(&argc, &argv);
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s DIR|FILE...\n", argv[0]);
+        return 2;
     }
-    printf("%s: replayed %zu inputs\n", IG_FUZZ_TARGET, n);
-    return rc;
+    long total = 0;
+    int status = 0;
+    for (int i = 1; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) == 0 && S_ISREG(st.st_mode)) {
+            if (run_file(argv[i]) < 0)
+                status = 2;
+            else
+                total++;
+            continue;
+        }
+        long n = run_dir(argv[i]);
+        if (n < 0) {
+            status = 2;
+            continue;
+        }
+        printf("replay: %ld inputs from %s\n", n, argv[i]);
+        total += n;
+    }
+    printf("replay: ran %ld inputs%s\n", total, status ? " (with errors)" : "");
+    return status;
 }
