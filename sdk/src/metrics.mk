@@ -49,3 +49,12 @@ tests_bench_bench_metrics_SOURCES = tests/bench/bench_metrics.c
 tests_bench_bench_metrics_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) -O2
 tests_bench_bench_metrics_LDADD = sdk/libignis.la $(LIBEVENT_LIBS) $(PTHREAD_LIBS)
 CLEANFILES += tests/bench/bench_metrics
+
+# fuzz target for /metrics' outside input (Accept headers, bytes into the writer);
+# make check replays the seed corpus and saved crashers
+check_PROGRAMS += tests/fuzz/fuzz_expose_negotiate
+TESTS += tests/fuzz/fuzz_expose_negotiate
+tests_fuzz_fuzz_expose_negotiate_SOURCES = tests/fuzz/fuzz_expose_negotiate.c
+tests_fuzz_fuzz_expose_negotiate_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_fuzz_fuzz_expose_negotiate_LDADD = sdk/libignis.la $(LIBEVENT_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/expose_negotiate
