@@ -1,0 +1,1 @@
+# core/relabel.mk — relabeling (empty until its room has code)
