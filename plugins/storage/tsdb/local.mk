@@ -9,7 +9,10 @@ plugins_storage_tsdb_libtsdb_la_SOURCES = \
 	plugins/storage/tsdb/chunks.h plugins/storage/tsdb/chunks.c \
 	plugins/storage/tsdb/index.h plugins/storage/tsdb/index.c \
 	plugins/storage/tsdb/meta.h plugins/storage/tsdb/meta.c \
-	plugins/storage/tsdb/block.h plugins/storage/tsdb/block.c
+	plugins/storage/tsdb/block.h plugins/storage/tsdb/block.c \
+	plugins/storage/tsdb/wal.h plugins/storage/tsdb/wal.c \
+	plugins/storage/tsdb/record.h plugins/storage/tsdb/record.c \
+	plugins/storage/tsdb/checkpoint.h plugins/storage/tsdb/checkpoint.c
 plugins_storage_tsdb_libtsdb_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SNAPPY_CFLAGS) \
 	$(ZSTD_CFLAGS)
 plugins_storage_tsdb_libtsdb_la_LIBADD = sdk/libignis.la $(JANSSON_LIBS) $(SNAPPY_LIBS) \
@@ -40,3 +43,13 @@ TESTS += tests/unit/plugins/test_tsdb_block
 tests_unit_plugins_test_tsdb_block_SOURCES = tests/unit/plugins/test_tsdb_block.c
 tests_unit_plugins_test_tsdb_block_CFLAGS = $(TSDB_TEST_CC)
 tests_unit_plugins_test_tsdb_block_LDADD = $(TSDB_TEST_LINK)
+
+check_PROGRAMS += tests/unit/plugins/test_tsdb_wal
+UNIT_TESTS += tests/unit/plugins/test_tsdb_wal
+TESTS += tests/unit/plugins/test_tsdb_wal
+tests_unit_plugins_test_tsdb_wal_SOURCES = tests/unit/plugins/test_tsdb_wal.c
+tests_unit_plugins_test_tsdb_wal_CFLAGS = $(TSDB_TEST_CC)
+tests_unit_plugins_test_tsdb_wal_LDADD = $(TSDB_TEST_LINK)
+
+TESTS += tests/integration/tsdb_wal.sh
+EXTRA_DIST += tests/integration/tsdb_wal.sh

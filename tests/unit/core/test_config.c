@@ -650,7 +650,7 @@ static void test_errors_truncated_to_buffer(void **state)
                                     sizeof small),
                      -1);
     assert_int_equal(strlen(small), sizeof small - 1);
-    assert_memory_equal(small, CONFIGS, sizeof small - 1);
+    assert_memory_equal(small, CONFIGS "errors_types.conf", sizeof small - 1);
 }
 
 /* ---- plugins section alone ------------------------------------------------------ */
