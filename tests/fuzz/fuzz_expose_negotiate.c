@@ -1,10 +1,8 @@
 /* tests/fuzz/fuzz_expose_negotiate.c — fuzz target for what /metrics takes from outside:
  * the Accept and Accept-Encoding headers (negotiation), and arbitrary bytes handed to the
  * exposition writer as names, help and label values (as an exporter plugin might).
- * Input: Accept, LF, Accept-Encoding, LF, the rest. Without -DIG_LIBFUZZER the file also
- * has a replay main that runs the target over every file in the directories it is given
- * (the seed corpus and saved crashers), which `make check` does. */
-#include <dirent.h>
+ * Input: Accept, LF, Accept-Encoding, LF, the rest. make check replays the seeds and
+ * crashers through tests/fuzz/replay.c. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +13,7 @@
 #include <ignis/expose.h>
 #include <ignis/metrics.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 static char *part(const uint8_t **p, size_t *n)
 {
@@ -64,48 +62,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(enc);
     return 0;
 }
-
-#ifndef IG_LIBFUZZER
-static int replay_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0; /* an empty crashers folder is not kept in git */
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        FILE *f = fopen(path, "rb");
-        if (!f)
-            continue;
-        uint8_t *buf = malloc(1 << 20);
-        size_t len = fread(buf, 1, 1 << 20, f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, len);
-        free(buf);
-        n++;
-    }
-    closedir(d);
-    return n;
-}
-
-int main(int argc, char **argv)
-{
-    const char *src = getenv("top_srcdir");
-    char a[4096], b[4096];
-    snprintf(a, sizeof a, "%s/tests/fuzz/corpus/expose_negotiate", src ? src : ".");
-    snprintf(b, sizeof b, "%s/tests/fuzz/crashers/expose_negotiate", src ? src : ".");
-    int n = 0;
-    if (argc > 1) {
-        for (int i = 1; i < argc; i++)
-            n += replay_dir(argv[i]);
-    } else {
-        n = replay_dir(a) + replay_dir(b);
-    }
-    printf("replayed %d inputs\n", n);
-    return n > 0 ? 0 : 1;
-}
-#endif
