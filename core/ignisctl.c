@@ -1,5 +1,5 @@
 /* core/ignisctl.c — the command-line tool. */
-#include "config.h"
+#include <config.h> /* the build's; "config.h" here would be core/config.h */
 #include <stdio.h>
 int main(void)
 {

@@ -1,5 +1,5 @@
 /* core/main.c — ignisd: flags, start-up, the event loop, reload and shutdown. */
-#include "config.h"
+#include <config.h> /* the build's; "config.h" here would be core/config.h */
 #include <stdio.h>
 int main(void)
 {
