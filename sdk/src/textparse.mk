@@ -3,3 +3,11 @@
 sdk_libignis_la_SOURCES += sdk/src/textparse.c sdk/src/textparse_strict.c \
 	sdk/src/textparse_gzip.c sdk/src/textparse_int.h
 pkginclude_HEADERS += sdk/include/ignis/textparse.h
+
+# Conformance runner over $(CONFORMANCE_DIR)/openmetrics and textformat.
+check_PROGRAMS += tests/conformance/openmetrics_runner
+tests_conformance_openmetrics_runner_SOURCES = tests/conformance/openmetrics.c
+tests_conformance_openmetrics_runner_CFLAGS = $(AM_CFLAGS)
+tests_conformance_openmetrics_runner_LDADD = sdk/libignis.la
+TESTS += tests/conformance/openmetrics.sh
+EXTRA_DIST += tests/conformance/openmetrics.sh

@@ -21,7 +21,7 @@ struct hset {
 struct hpoint {
     bool open, has_ts, has_count, has_sum, has_gsum, neg_gsum, neg_bucket;
     uint64_t group;
-    double ts, last_le, last_val, count;
+    double ts, last_le, last_val, count, sum;
     int nb;
 };
 
@@ -245,6 +245,11 @@ static int check_claims(struct ig_tp *p, struct ig_tp_strict *st, int type)
     return 0;
 }
 
+static const char *hname(int type)
+{
+    return type == IGNIS_METRIC_GAUGEHISTOGRAM ? "gauge histogram" : "histogram";
+}
+
 static int point_check(struct ig_tp *p, struct ig_tp_strict *st)
 {
     struct hpoint *pt = &st->pt;
@@ -253,6 +258,21 @@ static int point_check(struct ig_tp *p, struct ig_tp_strict *st)
     }
     pt->open = false;
     const char *what = NULL;
+    if (st->fam_type == IGNIS_METRIC_SUMMARY) {
+        /* OpenMetrics 1.0: quantile values and _sum must not be negative. client_golang
+         * writes both negative after negative observations (the textformat corpus); strict
+         * mode takes that consistent form and refuses either one alone. */
+        if (pt->has_sum && pt->sum < 0 && !pt->neg_bucket) {
+            what = "has a negative _sum";
+        } else if (pt->neg_bucket && !(pt->has_sum && pt->sum < 0)) {
+            what = "has a negative quantile value";
+        }
+        if (what) {
+            return ig_tp_fail(p, NULL, "summary %.*s: a point %s", (int)st->fam_len, st->fam,
+                              what);
+        }
+        return 0;
+    }
     if (pt->nb == 0 || !(isinf(pt->last_le) && pt->last_le > 0)) {
         what = "has no +Inf bucket";
     } else if (pt->has_count && pt->count != pt->last_val) {
@@ -261,13 +281,18 @@ static int point_check(struct ig_tp *p, struct ig_tp_strict *st)
         what = "has a sum but no count";
     } else if (pt->has_count && !pt->has_sum && !pt->has_gsum) {
         what = "has a count but no sum";
-    } else if (pt->neg_bucket && pt->has_sum) {
-        what = "has negative buckets and a _sum";
+    } else if (pt->neg_bucket && pt->has_sum && pt->sum >= 0) {
+        /* OpenMetrics 1.0 forbids a _sum beside negative buckets. client_golang writes one
+         * anyway (the textformat corpus), and it is then negative whenever negative
+         * observations dominate: that form is taken, as the spec takes a negative _gsum. */
+        what = "has negative buckets and a non-negative _sum";
+    } else if (!pt->neg_bucket && pt->has_sum && pt->sum < 0) {
+        what = "has a negative _sum without negative buckets";
     } else if (!pt->neg_bucket && pt->neg_gsum) {
         what = "has a negative _gsum without negative buckets";
     }
     if (what) {
-        return ig_tp_fail(p, NULL, "histogram %.*s: a point %s", (int)st->fam_len, st->fam,
+        return ig_tp_fail(p, NULL, "%s %.*s: a point %s", hname(st->fam_type), (int)st->fam_len, st->fam,
                           what);
     }
     return 0;
@@ -486,32 +511,31 @@ static int om_series(struct ig_tp *p, struct ig_tp_strict *st)
             const struct ignis_label *le = find(st, n, "le", 2);
             double b;
             if (!le) {
-                return ig_tp_fail(p, p->series, "histogram %.*s: bucket without le label",
-                                  flen, fam);
+                return ig_tp_fail(p, p->series, "%s %.*s: bucket without le label",
+                                  hname(st->fam_type), flen, fam);
             }
             if (label_number(p, le, IG_NUM_OM_STRICT, &b) < 0) {
                 return -1;
             }
             if (isnan(b) || (isinf(b) && !(le->value_len == 4 && !memcmp(le->value, "+Inf", 4)))) {
-                return ig_tp_fail(p, p->series, "histogram %.*s: le must be a number, +Inf "
+                return ig_tp_fail(p, p->series, "%s %.*s: le must be a number, +Inf "
                                                 "written as \"+Inf\"",
-                                  flen, fam);
+                                  hname(st->fam_type), flen, fam);
             }
             if (isnan(v) || v < 0 || !is_int(v)) {
-                return ig_tp_fail(p, p->series, "histogram %.*s: bucket values must be "
+                return ig_tp_fail(p, p->series, "%s %.*s: bucket values must be "
                                                 "non-negative integers",
-                                  flen, fam);
+                                  hname(st->fam_type), flen, fam);
             }
             skip = le;
         } else if (sfx == IG_SFX_COUNT || sfx == IG_SFX_GCOUNT) {
             if (isnan(v) || v < 0 || !is_int(v)) {
-                return ig_tp_fail(p, p->series, "histogram %.*s: count must be a non-negative "
+                return ig_tp_fail(p, p->series, "%s %.*s: count must be a non-negative "
                                                 "integer",
-                                  flen, fam);
+                                  hname(st->fam_type), flen, fam);
             }
-        } else if (sfx == IG_SFX_SUM && (isnan(v) || v < 0)) {
-            return ig_tp_fail(p, p->series, "histogram %.*s: _sum must be a non-negative number",
-                              flen, fam);
+        } else if (sfx == IG_SFX_SUM && isnan(v)) {
+            return ig_tp_fail(p, p->series, "%s %.*s: _sum must not be NaN", hname(st->fam_type), flen, fam);
         } else if (sfx == IG_SFX_GSUM && isnan(v)) {
             return ig_tp_fail(p, p->series, "gauge histogram %.*s: _gsum must not be NaN", flen,
                               fam);
@@ -532,18 +556,13 @@ static int om_series(struct ig_tp *p, struct ig_tp_strict *st)
                 return ig_tp_fail(p, p->series, "summary %.*s: quantile must be within [0, 1]",
                                   flen, fam);
             }
-            if (v < 0) {
-                return ig_tp_fail(p, p->series, "summary %.*s: quantile values must not be "
-                                                "negative",
-                                  flen, fam);
-            }
             skip = q;
-        } else if (sfx == IG_SFX_SUM || sfx == IG_SFX_COUNT) {
-            if (isnan(v) || v < 0 || (sfx == IG_SFX_COUNT && !is_int(v))) {
-                return ig_tp_fail(p, p->series, "summary %.*s: _sum and _count must be "
-                                                "non-negative (and the count an integer)",
-                                  flen, fam);
-            }
+        } else if (sfx == IG_SFX_SUM && isnan(v)) {
+            return ig_tp_fail(p, p->series, "summary %.*s: _sum must not be NaN", flen, fam);
+        } else if (sfx == IG_SFX_COUNT && (isnan(v) || v < 0 || !is_int(v))) {
+            return ig_tp_fail(p, p->series, "summary %.*s: _count must be a non-negative "
+                                            "integer",
+                              flen, fam);
         }
         break;
     case IGNIS_METRIC_INFO:
@@ -614,7 +633,8 @@ static int om_series(struct ig_tp *p, struct ig_tp_strict *st)
     st->grp_has_ts = p->has_ts;
     st->grp_ts = p->has_ts ? p->ts_sec : 0;
 
-    if (type == IGNIS_METRIC_HISTOGRAM || type == IGNIS_METRIC_GAUGEHISTOGRAM) {
+    if (type == IGNIS_METRIC_HISTOGRAM || type == IGNIS_METRIC_GAUGEHISTOGRAM ||
+        type == IGNIS_METRIC_SUMMARY) {
         struct hpoint *pt = &st->pt;
         double ts = p->has_ts ? p->ts_sec : 0;
         if (pt->open && (pt->group != g || pt->has_ts != (p->has_ts != 0) || pt->ts != ts)) {
@@ -629,6 +649,15 @@ static int om_series(struct ig_tp *p, struct ig_tp_strict *st)
             pt->has_ts = p->has_ts;
             pt->ts = ts;
         }
+        if (type == IGNIS_METRIC_SUMMARY) {
+            if (sfx == IG_SFX_NONE && v < 0) {
+                pt->neg_bucket = true; /* for summaries: a negative quantile value */
+            } else if (sfx == IG_SFX_SUM) {
+                pt->has_sum = true;
+                pt->sum = v;
+            }
+            return 0;
+        }
         switch (sfx) {
         case IG_SFX_BUCKET: {
             double b;
@@ -637,14 +666,14 @@ static int om_series(struct ig_tp *p, struct ig_tp_strict *st)
                 pt->neg_bucket = true;
             }
             if (pt->nb && b <= pt->last_le) {
-                return ig_tp_fail(p, p->series, "histogram %.*s: buckets must be in increasing "
+                return ig_tp_fail(p, p->series, "%s %.*s: buckets must be in increasing "
                                                 "order of le",
-                                  flen, fam);
+                                  hname(st->fam_type), flen, fam);
             }
             if (pt->nb && v < pt->last_val) {
-                return ig_tp_fail(p, p->series, "histogram %.*s: bucket values must not "
+                return ig_tp_fail(p, p->series, "%s %.*s: bucket values must not "
                                                 "decrease (buckets are cumulative)",
-                                  flen, fam);
+                                  hname(st->fam_type), flen, fam);
             }
             pt->nb++;
             pt->last_le = b;
@@ -658,6 +687,7 @@ static int om_series(struct ig_tp *p, struct ig_tp_strict *st)
             break;
         case IG_SFX_SUM:
             pt->has_sum = true;
+            pt->sum = v;
             break;
         case IG_SFX_GSUM:
             pt->has_gsum = true;
