@@ -579,11 +579,16 @@ static int scan_quoted(struct ig_tp *p, const char **pos, struct qstr *qs, bool 
     const char *q = *pos + 1, *e = p->end;
     const bool strict = p->mode == IGNIS_TEXTPARSE_STRICT;
     const bool allow_nl = value && !strict && p->format == IGNIS_TEXTPARSE_PROMETHEUS;
+    const char *line0 = p->line;
+    const uint32_t lineno0 = p->lineno;
     qs->esc = qs->nonascii = false;
     qs->runes = 0;
     for (;;) {
         if (q >= e) {
-            return ig_tp_fail(p, q, "unterminated quoted string");
+            /* Report where the string opened, not where the input ran out. */
+            p->line = line0;
+            p->lineno = lineno0;
+            return ig_tp_fail(p, *pos, "unterminated quoted string");
         }
         unsigned char c = (unsigned char)*q;
         if (c == '"') {
@@ -591,7 +596,9 @@ static int scan_quoted(struct ig_tp *p, const char **pos, struct qstr *qs, bool 
         }
         if (c == '\\') {
             if (q + 1 >= e) {
-                return ig_tp_fail(p, q + 1, "unterminated quoted string");
+                p->line = line0;
+                p->lineno = lineno0;
+                return ig_tp_fail(p, *pos, "unterminated quoted string");
             }
             unsigned char d = (unsigned char)q[1];
             if (d == '\n' && !allow_nl) {
@@ -1293,6 +1300,9 @@ enum ignis_textparse_entry ignis_textparse_next(struct ignis_textparse *pp)
         const char *q = p->cur, *e = p->end;
         if (q >= e) {
             if (om) {
+                if (q > p->body && q[-1] == '\n') {
+                    p->lineno++; /* the error is on the empty line after the last */
+                }
                 p->line = q;
                 ig_tp_fail(p, q, "unexpected end of input: the exposition must end with # EOF");
                 return IGNIS_TP_ERROR;

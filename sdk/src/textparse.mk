@@ -11,3 +11,14 @@ tests_conformance_openmetrics_runner_CFLAGS = $(AM_CFLAGS)
 tests_conformance_openmetrics_runner_LDADD = sdk/libignis.la
 TESTS += tests/conformance/openmetrics.sh
 EXTRA_DIST += tests/conformance/openmetrics.sh
+
+# Unit tests (cmocka); the captured /metrics bodies they parse.
+TEXTPARSE_UNIT = tests/unit/sdk/test_textparse
+check_PROGRAMS += $(TEXTPARSE_UNIT)
+TESTS += $(TEXTPARSE_UNIT)
+UNIT_TESTS += $(TEXTPARSE_UNIT)
+tests_unit_sdk_test_textparse_SOURCES = tests/unit/sdk/test_textparse.c
+tests_unit_sdk_test_textparse_CFLAGS = $(IG_TEST_CC) $(ZLIB_CFLAGS)
+tests_unit_sdk_test_textparse_LDADD = $(IG_TEST_LINK) $(ZLIB_LIBS) $(M_LIBS)
+EXTRA_DIST += tests/data/bodies/prometheus.prom.txt tests/data/bodies/node-exporter.prom.txt \
+	tests/data/bodies/alertmanager.prom.txt tests/data/bodies/victoria-metrics.prom.txt
