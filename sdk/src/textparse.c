@@ -35,21 +35,47 @@ static double normal_nan(void)
 
 /* ---- characters -------------------------------------------------------------------- */
 
+/* Character classes, one table lookup per byte on the hot path. */
+enum {
+    C_MSTART = 1,  /* [a-zA-Z_:] */
+    C_MNAME = 2,   /* [a-zA-Z0-9_:] */
+    C_LSTART = 4,  /* [a-zA-Z_] */
+    C_LNAME = 8,   /* [a-zA-Z0-9_] */
+    C_QSTOP = 16,  /* ends the fast scan of a quoted string: " \ newline, non-ASCII */
+    C_TSTOP = 32,  /* ends a 0.0.4 value token: blank, tab, newline, { */
+    C_OSTOP = 64,  /* ends an OpenMetrics token: blank, newline */
+};
+#define C_LETTER (C_MSTART | C_MNAME | C_LSTART | C_LNAME)
+static const uint8_t cclass[256] = {
+    ['a' ... 'z'] = C_LETTER,
+    ['A' ... 'Z'] = C_LETTER,
+    ['_'] = C_LETTER,
+    [':'] = C_MSTART | C_MNAME,
+    ['0' ... '9'] = C_MNAME | C_LNAME,
+    ['"'] = C_QSTOP,
+    ['\\'] = C_QSTOP,
+    ['\n'] = C_QSTOP | C_TSTOP | C_OSTOP,
+    [' '] = C_TSTOP | C_OSTOP,
+    ['\t'] = C_TSTOP,
+    ['{'] = C_TSTOP,
+    [0x80 ... 0xff] = C_QSTOP,
+};
+
 static inline bool is_mname_start(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+    return cclass[c] & C_MSTART;
 }
 static inline bool is_mname(unsigned char c)
 {
-    return is_mname_start(c) || (c >= '0' && c <= '9');
+    return cclass[c] & C_MNAME;
 }
 static inline bool is_lname_start(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    return cclass[c] & C_LSTART;
 }
 static inline bool is_lname(unsigned char c)
 {
-    return is_lname_start(c) || (c >= '0' && c <= '9');
+    return cclass[c] & C_LNAME;
 }
 static inline bool is_blank(unsigned char c)
 {
@@ -522,10 +548,14 @@ int ig_tp_suffix_of(int format, int type, const char *s, size_t slen, const char
     if (slen < flen || memcmp(s, f, flen) != 0) {
         return -1;
     }
+    static const uint8_t suffix_len[] = {
+        [IG_SFX_NONE] = 0,   [IG_SFX_TOTAL] = 6, [IG_SFX_CREATED] = 8,
+        [IG_SFX_BUCKET] = 7, [IG_SFX_COUNT] = 6, [IG_SFX_SUM] = 4,
+        [IG_SFX_GCOUNT] = 7, [IG_SFX_GSUM] = 5,  [IG_SFX_INFO] = 5,
+    };
     for (; *set != 0xff; set++) {
-        const char *t = suffix_text[*set];
-        size_t tl = strlen(t);
-        if (slen == flen + tl && memcmp(s + flen, t, tl) == 0) {
+        size_t tl = suffix_len[*set];
+        if (slen == flen + tl && memcmp(s + flen, suffix_text[*set], tl) == 0) {
             return *set;
         }
     }
@@ -583,7 +613,13 @@ static int scan_quoted(struct ig_tp *p, const char **pos, struct qstr *qs, bool 
     const uint32_t lineno0 = p->lineno;
     qs->esc = qs->nonascii = false;
     qs->runes = 0;
+    const char *run = q;
     for (;;) {
+        /* Fast scan over plain ASCII; the rest of the loop handles the stops. */
+        while (q < e && !(cclass[(unsigned char)*q] & C_QSTOP)) {
+            q++;
+        }
+        qs->runes += (uint32_t)(q - run);
         if (q >= e) {
             /* Report where the string opened, not where the input ran out. */
             p->line = line0;
@@ -615,6 +651,7 @@ static int scan_quoted(struct ig_tp *p, const char **pos, struct qstr *qs, bool 
             qs->esc = true;
             qs->runes++;
             q += 2;
+            run = q;
             continue;
         }
         if (c == '\n') {
@@ -630,6 +667,7 @@ static int scan_quoted(struct ig_tp *p, const char **pos, struct qstr *qs, bool 
             qs->runes++;
         }
         q++;
+        run = q;
     }
     if (qs->nonascii && !utf8_ok((const unsigned char *)*pos + 1, (size_t)(q - *pos - 1))) {
         return ig_tp_fail(p, *pos + 1, "invalid UTF-8 in quoted string");
@@ -757,12 +795,8 @@ static int scan_labels(struct ig_tp *p, const char **pos, bool exemplar, uint32_
 /* The value token: up to a blank or newline (and '{' in 0.0.4, as Prometheus' lexer). */
 static const char *token_end(const struct ig_tp *p, const char *q)
 {
-    const bool om = p->format == IGNIS_TEXTPARSE_OPENMETRICS;
-    while (q < p->end) {
-        char c = *q;
-        if (c == ' ' || c == '\n' || (!om && (c == '\t' || c == '{'))) {
-            break;
-        }
+    const uint8_t stop = p->format == IGNIS_TEXTPARSE_OPENMETRICS ? C_OSTOP : C_TSTOP;
+    while (q < p->end && !(cclass[(unsigned char)*q] & stop)) {
         q++;
     }
     return q;

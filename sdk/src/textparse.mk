@@ -22,3 +22,10 @@ tests_unit_sdk_test_textparse_CFLAGS = $(IG_TEST_CC) $(ZLIB_CFLAGS)
 tests_unit_sdk_test_textparse_LDADD = $(IG_TEST_LINK) $(ZLIB_LIBS) $(M_LIBS)
 EXTRA_DIST += tests/data/bodies/prometheus.prom.txt tests/data/bodies/node-exporter.prom.txt \
 	tests/data/bodies/alertmanager.prom.txt tests/data/bodies/victoria-metrics.prom.txt
+
+# Benchmark (make bench): a generated 200k-series body, MB/s and ns/sample.
+EXTRA_PROGRAMS += tests/bench/textparse_bench
+BENCHES += tests/bench/textparse_bench
+tests_bench_textparse_bench_SOURCES = tests/bench/textparse_bench.c
+tests_bench_textparse_bench_CFLAGS = $(AM_CFLAGS)
+tests_bench_textparse_bench_LDADD = sdk/libignis.la
