@@ -18,7 +18,8 @@ check_PROGRAMS += $(TEXTPARSE_UNIT)
 TESTS += $(TEXTPARSE_UNIT)
 UNIT_TESTS += $(TEXTPARSE_UNIT)
 tests_unit_sdk_test_textparse_SOURCES = tests/unit/sdk/test_textparse.c
-tests_unit_sdk_test_textparse_CFLAGS = $(IG_TEST_CC) $(ZLIB_CFLAGS)
+tests_unit_sdk_test_textparse_CFLAGS = $(IG_TEST_CC) $(ZLIB_CFLAGS) \
+	-DIG_TOP_SRCDIR='"$(abs_top_srcdir)"'
 tests_unit_sdk_test_textparse_LDADD = $(IG_TEST_LINK) $(ZLIB_LIBS) $(M_LIBS)
 EXTRA_DIST += tests/data/bodies/prometheus.prom.txt tests/data/bodies/node-exporter.prom.txt \
 	tests/data/bodies/alertmanager.prom.txt tests/data/bodies/victoria-metrics.prom.txt
