@@ -1579,6 +1579,86 @@ bool ignis_textparse_is_created(const struct ignis_textparse *pp)
     return p->entry == IGNIS_TP_SERIES && p->in_family && p->suffix == IG_SFX_CREATED;
 }
 
+/* Bounds of the _created look-ahead: samples scanned, labels and bytes compared. */
+#define IG_CT_MAX_LOOKAHEAD 4096
+#define IG_CT_MAX_LABELS 64
+#define IG_CT_SCRATCH 4096
+
+/* The sorted labels naming the current sample's metric: all but le on buckets and
+ * quantile on a summary's quantile samples. Count, or -1 when the buffers are short. */
+static int metric_labels(const struct ig_tp *p, struct ignis_label *out, size_t max,
+                         char *scratch, size_t cap)
+{
+    int n = ig_tp_extract(p, p->lbl, p->lbl_len, NULL, 0, false, out, max, scratch, cap);
+    if (n < 0) {
+        return -1;
+    }
+    const char *drop = NULL;
+    size_t dl = 0;
+    if (p->suffix == IG_SFX_BUCKET) {
+        drop = "le";
+        dl = 2;
+    } else if (p->suffix == IG_SFX_NONE && p->meta_type == IGNIS_METRIC_SUMMARY) {
+        drop = "quantile";
+        dl = 8;
+    }
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (drop && out[i].name_len == dl && memcmp(out[i].name, drop, dl) == 0) {
+            continue;
+        }
+        out[k++] = out[i];
+    }
+    if (ignis_labels_sort(out, (size_t)k) < 0) {
+        return -1;
+    }
+    return k;
+}
+
+bool ignis_textparse_created(const struct ignis_textparse *pp, int64_t *ct_ms)
+{
+    const struct ig_tp *p0 = ig_tp_ofc(pp);
+    if (p0->entry != IGNIS_TP_SERIES || !p0->in_family || p0->suffix == IG_SFX_CREATED) {
+        return false;
+    }
+    if (p0->meta_type != IGNIS_METRIC_COUNTER && p0->meta_type != IGNIS_METRIC_HISTOGRAM &&
+        p0->meta_type != IGNIS_METRIC_SUMMARY) {
+        return false;
+    }
+    struct ignis_label a[IG_CT_MAX_LABELS], b[IG_CT_MAX_LABELS];
+    char sa[IG_CT_SCRATCH], sb[IG_CT_SCRATCH];
+    int na = metric_labels(p0, a, IG_CT_MAX_LABELS, sa, sizeof sa);
+    if (na < 0) {
+        return false;
+    }
+    /* A private copy walks ahead: scrape mode, no strict bookkeeping shared. */
+    struct ignis_textparse copy;
+    memcpy(&copy, pp, sizeof copy);
+    struct ig_tp *q = ig_tp_of(&copy);
+    q->mode = IGNIS_TEXTPARSE_SCRAPE;
+    q->strict = NULL;
+    for (int i = 0; i < IG_CT_MAX_LOOKAHEAD; i++) {
+        if (ignis_textparse_next(&copy) != IGNIS_TP_SERIES || !q->in_family) {
+            return false;
+        }
+        int nb = metric_labels(q, b, IG_CT_MAX_LABELS, sb, sizeof sb);
+        if (nb != na || ignis_labels_cmp(a, (size_t)na, b, (size_t)nb) != 0) {
+            return false; /* the metric ended without a _created sample */
+        }
+        if (q->suffix == IG_SFX_CREATED) {
+            double ms = q->value * 1000.0;
+            if (isnan(ms)) {
+                return false;
+            }
+            *ct_ms = ms >= 9.2233720368547748e18    ? INT64_MAX
+                     : ms <= -9.2233720368547748e18 ? INT64_MIN + 1
+                                                    : (int64_t)ms;
+            return true;
+        }
+    }
+    return false;
+}
+
 const char *ignis_textparse_family(const struct ignis_textparse *pp, char *scratch,
                                    size_t scratch_len, size_t *len)
 {

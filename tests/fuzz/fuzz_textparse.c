@@ -97,6 +97,8 @@ static long run(const char *body, size_t len, enum ignis_textparse_format fmt,
             }
         }
         (void)ignis_textparse_is_created(&p);
+        int64_t ct;
+        (void)ignis_textparse_created(&p, &ct);
     }
     if (e == IGNIS_TP_ERROR && !ignis_textparse_error(&p)) {
         abort();

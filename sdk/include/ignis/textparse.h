@@ -116,6 +116,12 @@ int ignis_textparse_exemplar_labels(const struct ignis_textparse *p, struct igni
  * the creation time in seconds, to be attached to the series with the same labels rather
  * than stored as a series of its own if the caller ingests created timestamps. */
 bool ignis_textparse_is_created(const struct ignis_textparse *p);
+/* For a sample of a counter, histogram or summary family: looks ahead, without moving
+ * the parser, through the rest of the sample's metric (the following samples with the same
+ * labels, le and quantile aside) for its "_created" sample, and returns true with the
+ * creation time in *ct_ms when there is one. The look-ahead costs up to the metric's
+ * sample count: call it once per metric (on its first sample), not on every bucket. */
+bool ignis_textparse_created(const struct ignis_textparse *p, int64_t *ct_ms);
 
 /* ---- Metadata -------------------------------------------------------------------------
  * On TYPE, HELP and UNIT entries these describe the line; on SERIES entries, the metric

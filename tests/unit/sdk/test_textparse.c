@@ -525,6 +525,59 @@ static void test_om_family_metadata_created_and_timestamps(void **state)
     ignis_textparse_fini(&p);
 }
 
+static void test_om_created_lookahead(void **state)
+{
+    (void)state;
+    const char *b = "# TYPE c counter\n"
+                    "c_total{a=\"1\"} 3\n"
+                    "c_created{a=\"1\"} 1520430000.123\n"
+                    "c_total{a=\"2\"} 4\n"
+                    "c_total{a=\"3\"} 5\n"
+                    "c_created{a=\"3\"} 7\n"
+                    "# TYPE h histogram\n"
+                    "h_bucket{x=\"y\",le=\"1\"} 0\n"
+                    "h_bucket{le=\"+Inf\",x=\"y\"} 3\n"
+                    "h_count{x=\"y\"} 3\n"
+                    "h_sum{x=\"y\"} 2\n"
+                    "h_created{x=\"y\"} 1.5\n"
+                    "# TYPE s summary\n"
+                    "s{quantile=\"0.5\"} 1\n"
+                    "s_created 2\n"
+                    "# TYPE g gauge\n"
+                    "g 1\n"
+                    "# EOF\n";
+    struct ignis_textparse p;
+    int64_t ct = 0;
+    ignis_textparse_init(&p, b, strlen(b), OM, STRICT);
+    next_is(&p, IGNIS_TP_TYPE);
+    next_is(&p, IGNIS_TP_SERIES);
+    assert_true(ignis_textparse_created(&p, &ct));
+    assert_true(ct == 1520430000123LL);
+    next_is(&p, IGNIS_TP_SERIES); /* the look-ahead did not move the parser */
+    assert_true(ignis_textparse_is_created(&p));
+    assert_false(ignis_textparse_created(&p, &ct));
+    next_is(&p, IGNIS_TP_SERIES);
+    assert_false(ignis_textparse_created(&p, &ct)); /* a="2" has none; a="3"'s is not its */
+    next_is(&p, IGNIS_TP_SERIES);
+    assert_true(ignis_textparse_created(&p, &ct) && ct == 7000);
+    next_is(&p, IGNIS_TP_SERIES);
+    next_is(&p, IGNIS_TP_TYPE);
+    next_is(&p, IGNIS_TP_SERIES);
+    assert_true(ignis_textparse_created(&p, &ct) && ct == 1500);
+    for (int i = 0; i < 4; i++) {
+        next_is(&p, IGNIS_TP_SERIES);
+    }
+    next_is(&p, IGNIS_TP_TYPE);
+    next_is(&p, IGNIS_TP_SERIES);
+    assert_true(ignis_textparse_created(&p, &ct) && ct == 2000);
+    next_is(&p, IGNIS_TP_SERIES);
+    next_is(&p, IGNIS_TP_TYPE);
+    next_is(&p, IGNIS_TP_SERIES);
+    assert_false(ignis_textparse_created(&p, &ct)); /* gauges have none */
+    next_is(&p, IGNIS_TP_EOF);
+    ignis_textparse_fini(&p);
+}
+
 static void test_om_timestamp_saturates(void **state)
 {
     (void)state;
@@ -984,6 +1037,7 @@ int main(void)
         cmocka_unit_test(test_prom_strict_metadata_rules),
         cmocka_unit_test(test_prom_counter_created_sample),
         cmocka_unit_test(test_om_family_metadata_created_and_timestamps),
+        cmocka_unit_test(test_om_created_lookahead),
         cmocka_unit_test(test_om_timestamp_saturates),
         cmocka_unit_test(test_om_exemplars),
         cmocka_unit_test(test_om_exemplar_limit_counts_code_points),
