@@ -1,7 +1,7 @@
 /* core/core.c — reading the config with the plugins it names, applying the command-line
  * overrides, and reloading: a new config is read and validated whole before anything
  * running is touched, so an invalid file leaves the old config in force. */
-#include "config.h"
+#include <config.h>
 #include "core/core.h"
 #include "core/log.h"
 

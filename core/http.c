@@ -2,7 +2,7 @@
  * (exact paths first, then the longest prefix route), its parameters are gathered from
  * the query string and a form body, and the handler replies now or later through
  * ig_http_reply, which compresses with gzip when the client accepts it. */
-#include "config.h"
+#include <config.h>
 #include "core/http.h"
 
 #include <stdio.h>

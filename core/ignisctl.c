@@ -1,7 +1,7 @@
 /* core/ignisctl.c — the command-line tool: checks configs (and, as later rooms add
  * them, metrics, rules, queries, TSDB tools, silences). Exit codes a script can rely
  * on: 0 success, 1 the thing checked is bad or the operation failed, 2 usage error. */
-#include "config.h"
+#include <config.h>
 #include "core/core.h"
 #include "core/log.h"
 

@@ -1,6 +1,6 @@
 /* core/main.c — ignisd: command-line flags, start-up, the event loop, reload (SIGHUP,
  * POST /-/reload) and shutdown (SIGTERM/SIGINT drain and exit 0). */
-#include "config.h"
+#include <config.h>
 #include "core/core.h"
 #include "core/http.h"
 #include "core/log.h"

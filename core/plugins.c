@@ -1,7 +1,7 @@
 /* core/plugins.c — loading plugin .so files with their ABI checks, and the life of
  * plugin instances: their host tables, creation from the config, reconfiguration on
  * reload, and destruction in dependency order. */
-#include "config.h"
+#include <config.h>
 #include "core/plugins.h"
 #include "core/core.h"
 #include "core/http.h"

@@ -1,5 +1,5 @@
 /* core/selfmetrics.c — TEMPORARY until libignis' metrics land. */
-#include "config.h"
+#include <config.h>
 #include "core/selfmetrics.h"
 #include "core/core.h"
 #include "core/http.h"

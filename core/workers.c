@@ -2,7 +2,7 @@
  * to the loop through one libevent event activated from any thread.
  * Locking: `mu` guards the lane queues, counters and `stopping`; `done_mu` guards the
  * completion list. Workers never touch loop state: done callbacks run on the loop. */
-#include "config.h"
+#include <config.h>
 #include "core/workers.h"
 
 #include <errno.h>
