@@ -20,6 +20,10 @@ int ig_core_read_config(struct ig_core *core, const char *path, struct ig_config
     char *defdir[] = {(char *)IGNIS_PLUGIN_DIR};
     char *const *dirs = pl.npaths ? pl.paths : defdir;
     size_t ndirs = pl.npaths ? pl.npaths : 1;
+    if (core->flags.nplugin_dirs) {
+        dirs = core->flags.plugin_dirs;
+        ndirs = core->flags.nplugin_dirs;
+    }
     size_t k = 0;
     int failed = 0;
     if (pl.nload) {

@@ -29,6 +29,9 @@ struct ig_flags {
     const char *query_lookback;
     const char *log_level;
     const char *log_format;
+    /* --plugin-dir (repeatable): searched instead of the config's plugins.path */
+    char *plugin_dirs[16];
+    size_t nplugin_dirs;
 };
 
 struct ig_core {

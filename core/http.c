@@ -12,6 +12,7 @@
 #include <time.h>
 #include <zlib.h>
 
+#include <sys/queue.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>

@@ -32,28 +32,46 @@ static void help_check_config(FILE *f)
 
 static int run_check_config(int argc, char **argv)
 {
-    int files = 0, bad = 0;
+    int nchecked = 0, bad = 0;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             help_check_config(stdout);
             return 0;
         }
     }
+    char *dirs[16];
+    size_t ndirs = 0;
+    int nfiles = 0;
+    char **files = calloc((size_t)argc + 1, sizeof *files);
+    if (!files)
+        return EXIT_BAD;
     for (int i = 0; i < argc; i++) {
-        if (argv[i][0] == '-') {
+        if (strcmp(argv[i], "--plugin-dir") == 0 && i + 1 < argc && ndirs < 16) {
+            dirs[ndirs++] = argv[++i];
+        } else if (strncmp(argv[i], "--plugin-dir=", 13) == 0 && ndirs < 16) {
+            dirs[ndirs++] = argv[i] + 13;
+        } else if (argv[i][0] == '-') {
             fprintf(stderr, "ignisctl check config: unknown flag %s\n", argv[i]);
             help_check_config(stderr);
+            free(files);
             return EXIT_USAGE;
+        } else {
+            files[nfiles++] = argv[i];
         }
     }
+    argc = nfiles;
+    argv = files;
     for (int i = 0; i < argc; i++) {
         struct ig_core core;
         memset(&core, 0, sizeof core);
         core.flags.enable_admin_api = core.flags.enable_lifecycle = -1;
+        for (size_t d = 0; d < ndirs; d++)
+            core.flags.plugin_dirs[d] = dirs[d];
+        core.flags.nplugin_dirs = ndirs;
         char err[16384];
         struct ig_config cfg;
         printf("Checking %s\n", argv[i]);
-        files++;
+        nchecked++;
         if (ig_core_read_config(&core, argv[i], &cfg, err, sizeof err) != 0) {
             printf("  FAILED:\n");
             for (char *line = strtok(err, "\n"); line; line = strtok(NULL, "\n"))
@@ -66,7 +84,8 @@ static int run_check_config(int argc, char **argv)
         }
         ig_plugins_clear(&core.plugins);
     }
-    if (files == 0) {
+    free(files);
+    if (nchecked == 0) {
         fprintf(stderr, "ignisctl check config: no file given\n");
         help_check_config(stderr);
         return EXIT_USAGE;

@@ -32,6 +32,8 @@ static void usage(FILE *f)
             "  -c, --config FILE, --config.file=FILE   config file (default " DEFAULT_CONFIG ")\n"
             "      --check-config                 validate the config (and its plugins) and exit\n"
             "      --plugin-help NAME             print plugin NAME's options and exit\n"
+            "      --plugin-dir DIR               search DIR for plugins instead of plugins.path\n"
+            "                                     (repeatable)\n"
             "      --version                      print the version and exit\n"
             "  -h, --help                         this text\n"
             "\n"
@@ -71,6 +73,7 @@ enum {
     OPT_QLOOKBACK,
     OPT_LOGLEVEL,
     OPT_LOGFORMAT,
+    OPT_PLUGIN_DIR,
 };
 
 static const struct option long_opts[] = {
@@ -95,6 +98,7 @@ static const struct option long_opts[] = {
     {"query.lookback-delta", required_argument, NULL, OPT_QLOOKBACK},
     {"log.level", required_argument, NULL, OPT_LOGLEVEL},
     {"log.format", required_argument, NULL, OPT_LOGFORMAT},
+    {"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
     {NULL, 0, NULL, 0},
 };
 
@@ -249,8 +253,13 @@ static int plugin_help(const char *name)
         return 1;
     }
     char *defdir[] = {(char *)IGNIS_PLUGIN_DIR};
-    int rc = ig_plugins_load(&core.plugins, name, pl.npaths ? pl.paths : defdir,
-                             pl.npaths ? pl.npaths : 1, err, sizeof err);
+    char *const *dirs = pl.npaths ? pl.paths : defdir;
+    size_t ndirs = pl.npaths ? pl.npaths : 1;
+    if (core.flags.nplugin_dirs) {
+        dirs = core.flags.plugin_dirs;
+        ndirs = core.flags.nplugin_dirs;
+    }
+    int rc = ig_plugins_load(&core.plugins, name, dirs, ndirs, err, sizeof err);
     ig_config_plugins_clear(&pl);
     if (rc != 0) {
         fprintf(stderr, "%s\n", err);
@@ -296,6 +305,13 @@ static int parse_flags(int argc, char **argv, int *mode, const char **plugin)
         case OPT_QLOOKBACK: core.flags.query_lookback = optarg; break;
         case OPT_LOGLEVEL: core.flags.log_level = optarg; break;
         case OPT_LOGFORMAT: core.flags.log_format = optarg; break;
+        case OPT_PLUGIN_DIR:
+            if (core.flags.nplugin_dirs == sizeof core.flags.plugin_dirs / sizeof(char *)) {
+                fprintf(stderr, "ignisd: too many --plugin-dir flags\n");
+                return -1;
+            }
+            core.flags.plugin_dirs[core.flags.nplugin_dirs++] = optarg;
+            break;
         default: usage(stderr); return -1;
         }
     }

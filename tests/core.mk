@@ -1,0 +1,19 @@
+# tests/core.mk — tests of the core: unit tests of its rooms, and integration tests
+# that run real ignisd processes on loopback.
+IG_CORE_TEST_CC = $(IG_TEST_CC) $(LIBEVENT_CFLAGS) $(LIBCONFIG_CFLAGS)
+IG_CORE_TEST_LINK = core/libigcore.la $(IG_TEST_LINK) $(ZLIB_LIBS)
+
+check_PROGRAMS += tests/unit/core/test_workers tests/unit/core/test_http \
+	tests/unit/core/test_loader
+UNIT_TESTS += tests/unit/core/test_workers tests/unit/core/test_http \
+	tests/unit/core/test_loader
+TESTS += tests/unit/core/test_workers tests/unit/core/test_http tests/unit/core/test_loader
+tests_unit_core_test_workers_CFLAGS = $(IG_CORE_TEST_CC)
+tests_unit_core_test_workers_LDADD = $(IG_CORE_TEST_LINK)
+tests_unit_core_test_http_CFLAGS = $(IG_CORE_TEST_CC)
+tests_unit_core_test_http_LDADD = $(IG_CORE_TEST_LINK)
+tests_unit_core_test_loader_CFLAGS = $(IG_CORE_TEST_CC)
+tests_unit_core_test_loader_LDADD = $(IG_CORE_TEST_LINK)
+
+TESTS += tests/integration/core_lifecycle.sh tests/integration/ignisctl.sh
+EXTRA_DIST += tests/integration/core_lifecycle.sh tests/integration/ignisctl.sh
