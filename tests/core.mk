@@ -17,3 +17,5 @@ tests_unit_core_test_loader_LDADD = $(IG_CORE_TEST_LINK)
 
 TESTS += tests/integration/core_lifecycle.sh tests/integration/ignisctl.sh
 EXTRA_DIST += tests/integration/core_lifecycle.sh tests/integration/ignisctl.sh
+TESTS += tests/integration/sdk_install.sh
+EXTRA_DIST += tests/integration/sdk_install.sh sdk/examples/loadavg_plugin.c tests/lib.sh
