@@ -3,17 +3,19 @@
 IG_CORE_TEST_CC = $(IG_TEST_CC) $(LIBEVENT_CFLAGS) $(LIBCONFIG_CFLAGS)
 IG_CORE_TEST_LINK = core/libigcore.la $(IG_TEST_LINK) $(ZLIB_LIBS)
 
-check_PROGRAMS += tests/unit/core/test_workers tests/unit/core/test_http \
-	tests/unit/core/test_loader
-UNIT_TESTS += tests/unit/core/test_workers tests/unit/core/test_http \
-	tests/unit/core/test_loader
-TESTS += tests/unit/core/test_workers tests/unit/core/test_http tests/unit/core/test_loader
+IG_CORE_UNIT = tests/unit/core/test_workers tests/unit/core/test_http \
+	tests/unit/core/test_loader tests/unit/core/test_httpc
+check_PROGRAMS += $(IG_CORE_UNIT)
+UNIT_TESTS += $(IG_CORE_UNIT)
+TESTS += $(IG_CORE_UNIT)
 tests_unit_core_test_workers_CFLAGS = $(IG_CORE_TEST_CC)
 tests_unit_core_test_workers_LDADD = $(IG_CORE_TEST_LINK)
 tests_unit_core_test_http_CFLAGS = $(IG_CORE_TEST_CC)
 tests_unit_core_test_http_LDADD = $(IG_CORE_TEST_LINK)
 tests_unit_core_test_loader_CFLAGS = $(IG_CORE_TEST_CC)
 tests_unit_core_test_loader_LDADD = $(IG_CORE_TEST_LINK)
+tests_unit_core_test_httpc_CFLAGS = $(IG_CORE_TEST_CC)
+tests_unit_core_test_httpc_LDADD = $(IG_CORE_TEST_LINK)
 
 TESTS += tests/integration/core_lifecycle.sh tests/integration/ignisctl.sh
 EXTRA_DIST += tests/integration/core_lifecycle.sh tests/integration/ignisctl.sh
