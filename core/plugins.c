@@ -8,7 +8,6 @@
 #include "core/log.h"
 #include "core/workers.h"
 
-struct ignis_registry *ignis_registry_default(void); /* TEMPORARY */
 
 #include <dirent.h>
 #include <dlfcn.h>
