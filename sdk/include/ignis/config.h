@@ -70,6 +70,11 @@ bool ignis_config_label_at(const struct ignis_config *c, const char *key, size_t
 const struct ignis_config *ignis_config_group(const struct ignis_config *c, const char *key);
 const struct ignis_config *ignis_config_at(const struct ignis_config *c, const char *key,
                                            size_t i);
+/* The keys of a view in order: a schema's rows, or, in a schema-less view (the content
+ * of an ANY row), the keys as they were set. With ignis_config_row(c, key)->type a
+ * plugin can walk an ANY tree it reads raw. Borrowed from the view. */
+size_t ignis_config_nkeys(const struct ignis_config *c);
+const char *ignis_config_key_at(const struct ignis_config *c, size_t i);
 /* "file:line" of a setting (or of the group when key is NULL), for the plugin's own
  * error messages; "" when unknown. Borrowed from the view. */
 const char *ignis_config_where(const struct ignis_config *c, const char *key);
@@ -92,9 +97,16 @@ int ignis_config_add_string(struct ignis_config *c, const char *key, const char 
                             const char *where);
 int ignis_config_add_label(struct ignis_config *c, const char *key, const char *name,
                            const char *value, const char *where);
-/* GROUP: returns the nested view (created on first call); LIST: appends an element. */
+/* GROUP (and ANY): returns the nested view (created on first call); LIST: appends an
+ * element. In a schema-less view (an ANY row's content) any key is accepted: each setter
+ * gives a new key its type (set: STRING, set_int: INT, add_string: STRINGS, add_group:
+ * GROUP, ...), and a group created there is schema-less too. */
 struct ignis_config *ignis_config_add_group(struct ignis_config *c, const char *key,
                                             const char *where);
+/* LIST: appends an element, as ignis_config_add_group does. In a schema-less view it
+ * makes key a list of schema-less groups (on first call) and appends one. */
+struct ignis_config *ignis_config_add_list_group(struct ignis_config *c, const char *key,
+                                                 const char *where);
 /* The schema row for key in c's table, or NULL. */
 const struct ignis_option *ignis_config_row(const struct ignis_config *c, const char *key);
 const struct ignis_option *ignis_config_schema(const struct ignis_config *c);
