@@ -219,12 +219,38 @@ static struct route *find_route(struct ig_http *h, const char *path, unsigned mb
     return best;
 }
 
-static void move_params(struct evkeyvalq *dst, struct evkeyvalq *src)
+/* Parses an application/x-www-form-urlencoded string (also a URL's query) into dst,
+ * appending in order; keys and values are percent-decoded and '+' is a space. libevent's
+ * own parser decodes only values and refuses values with newlines (PromQL has them). */
+static void parse_urlencoded(struct evkeyvalq *dst, const char *s, size_t len)
 {
-    struct evkeyval *kv;
-    while ((kv = TAILQ_FIRST(src)) != NULL) {
-        TAILQ_REMOVE(src, kv, next);
-        TAILQ_INSERT_TAIL(dst, kv, next);
+    size_t i = 0;
+    while (i < len) {
+        size_t j = i;
+        while (j < len && s[j] != '&')
+            j++;
+        if (j > i) {
+            size_t eq = i;
+            while (eq < j && s[eq] != '=')
+                eq++;
+            char *rk = strndup(s + i, eq - i);
+            char *rv = strndup(eq < j ? s + eq + 1 : "", eq < j ? j - eq - 1 : 0);
+            char *k = rk ? evhttp_uridecode(rk, 1, NULL) : NULL;
+            char *v = rv ? evhttp_uridecode(rv, 1, NULL) : NULL;
+            struct evkeyval *kv = calloc(1, sizeof *kv);
+            if (k && v && kv) {
+                kv->key = k;
+                kv->value = v;
+                TAILQ_INSERT_TAIL(dst, kv, next);
+            } else {
+                free(k);
+                free(v);
+                free(kv);
+            }
+            free(rk);
+            free(rv);
+        }
+        i = j + 1;
     }
 }
 
@@ -233,13 +259,8 @@ static void gather_params(struct ignis_http_req *r)
     TAILQ_INIT(&r->params);
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->evreq);
     const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
-    if (q && *q) {
-        struct evkeyvalq tmp;
-        if (evhttp_parse_query_str(q, &tmp) == 0)
-            move_params(&r->params, &tmp);
-        else
-            evhttp_clear_headers(&tmp);
-    }
+    if (q && *q)
+        parse_urlencoded(&r->params, q, strlen(q));
     if (evhttp_request_get_command(r->evreq) != EVHTTP_REQ_POST &&
         evhttp_request_get_command(r->evreq) != EVHTTP_REQ_PUT)
         return;
@@ -249,17 +270,9 @@ static void gather_params(struct ignis_http_req *r)
         return;
     struct evbuffer *in = evhttp_request_get_input_buffer(r->evreq);
     size_t n = evbuffer_get_length(in);
-    char *body = malloc(n + 1);
-    if (!body)
-        return;
-    evbuffer_copyout(in, body, n);
-    body[n] = '\0';
-    struct evkeyvalq tmp;
-    if (evhttp_parse_query_str(body, &tmp) == 0)
-        move_params(&r->params, &tmp);
-    else
-        evhttp_clear_headers(&tmp);
-    free(body);
+    const char *body = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
+    if (body)
+        parse_urlencoded(&r->params, body, n);
 }
 
 static void finish(struct ignis_http_req *r, int status)

@@ -97,9 +97,10 @@ static void check_done(struct ig_httpc *c)
         long code = 0;
         curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
         r.status = (int)code;
-        char *ct = NULL;
+        char *ct = NULL, ctype[256];
         curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ct);
-        r.content_type = ct ? ct : "";
+        snprintf(ctype, sizeof ctype, "%s", ct ? ct : ""); /* ct dies with the handle */
+        r.content_type = ctype;
         curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &r.seconds);
         char msg[CURL_ERROR_SIZE + 64];
         if (x->too_large) {

@@ -198,9 +198,7 @@ int ig_plugins_load_all(struct ig_plugins *ps, char *const *dirs, size_t ndirs, 
                 continue;
             char path[PATH_MAX], one[1024];
             snprintf(path, sizeof path, "%s/%s", dirs[i], names[j]);
-            names[j][strlen(names[j]) - 3] = '\0';
-            if (!ig_plugins_find(ps, names[j]) &&
-                load_file(ps, path, NULL, one, sizeof one) != 0) {
+            if (load_file(ps, path, NULL, one, sizeof one) != 0) {
                 refused++;
                 if (k < errlen)
                     k += (size_t)snprintf(err + k, errlen - k, "%s\n", one);

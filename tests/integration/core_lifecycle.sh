@@ -6,7 +6,7 @@
 
 write_conf() { # write_conf FILE VALUE [extra plugin]
     cat >"$1" <<CONF
-plugins = { path = [ "$PLUGINS_BUILD", "$PLUGINS_TEST" ]; load = [ "mem", "good" $3 ]; };
+plugins = { path = [ "$PLUGINS_BUILD", "$PLUGINS_TEST" ]; load = [ "mem", "good" ${3:-} ]; };
 storage = { mem = { }; };
 exporters = { good = { greeting = "hi"; value = $2; }; };
 CONF

@@ -15,7 +15,7 @@ export PKG_CONFIG_SYSROOT_DIR="$DEST"
 export PKG_CONFIG_PATH="$DEST$libdir/pkgconfig"
 flags=$(pkg-config --cflags --libs ignis) || fail "pkg-config ignis"
 case "$flags" in
-*"$top_srcdir"* | *"$top_builddir/sdk/include"*) fail "pkg-config points into the source tree: $flags" ;;
+*"$top_srcdir/sdk"* | *"$top_builddir/sdk"*) fail "pkg-config points into the source tree: $flags" ;;
 esac
 echo "pkg-config --cflags --libs ignis: $flags"
 

@@ -88,13 +88,13 @@ static int collect(void *instance, struct ignis_sink *sink)
     return ignis_sink_sample(sink, "", &l, 1, (double)g->value, IGNIS_NO_TIMESTAMP);
 }
 
-static const struct ignis_option options[] = {
+__attribute__((unused)) static const struct ignis_option options[] = {
     {"greeting", IGNIS_OPT_STRING, "hello", "label value to expose", NULL, 0},
     {"value", IGNIS_OPT_INT, "42", "gauge value to expose", NULL, 0},
     {NULL, IGNIS_OPT_END, NULL, NULL, NULL, 0},
 };
 
-static const struct ignis_exporter_ops ops = {
+__attribute__((unused)) static const struct ignis_exporter_ops ops = {
 #ifdef PLUG_SMALL_OPS
     .size = 8,
 #else
