@@ -182,6 +182,39 @@ fail:
     return NULL;
 }
 
+/* Renders one source (the registry, or one exporter instance) with its own writer and
+ * appends it to out without the OpenMetrics "# EOF" (only the whole response ends
+ * there). A failing source leaves nothing half-written behind. Returns 0 or -1. */
+static int render_part(struct evbuffer *out, const struct ignis_expose_format *fmt, bool om,
+                       int (*collect)(void *arg, struct ignis_sink *sink), void *arg)
+{
+    struct evbuffer *part = evbuffer_new();
+    struct ignis_sink *w = part ? ignis_sink_writer_new(part, fmt) : NULL;
+    int rc = w ? collect(arg, w) : -1;
+    int frc = w ? ignis_sink_writer_finish(w) : -1;
+    if (rc == 0 && frc == 0) {
+        size_t n = evbuffer_get_length(part);
+        if (om && n >= 6)
+            n -= 6;
+        evbuffer_remove_buffer(part, out, n);
+    }
+    if (part)
+        evbuffer_free(part);
+    return rc == 0 && frc == 0 ? 0 : -1;
+}
+
+static int collect_registry(void *arg, struct ignis_sink *sink)
+{
+    return ignis_registry_write(arg, sink);
+}
+
+static int collect_exporter(void *arg, struct ignis_sink *sink)
+{
+    struct ig_instance *in = arg;
+    const struct ignis_exporter_ops *ops = in->plugin->desc->ops;
+    return ops->collect(in->inst, sink);
+}
+
 /* GET /metrics: the registry, then each exporter instance's families, in the
  * negotiated format. An exporter whose collect fails is left out (and counted). */
 static void h_metrics(void *arg, struct ignis_http_req *req)
@@ -189,42 +222,27 @@ static void h_metrics(void *arg, struct ignis_http_req *req)
     struct ig_selfmetrics *s = arg;
     struct ignis_expose_format fmt;
     ignis_expose_negotiate(ig_http_header(req, "Accept"), &fmt);
+    bool om = fmt.kind == IGNIS_EXPOSE_OPENMETRICS_1_0_0 ||
+              fmt.kind == IGNIS_EXPOSE_OPENMETRICS_0_0_1;
     struct evbuffer *out = evbuffer_new();
-    struct ignis_sink *w = out ? ignis_sink_writer_new(out, &fmt) : NULL;
-    if (!w) {
-        if (out)
-            evbuffer_free(out);
+    if (!out) {
         ig_http_reply_text(req, 500, "out of memory\n");
         return;
     }
-    if (ignis_registry_write(s->reg, w) != 0)
+    if (render_part(out, &fmt, om, collect_registry, s->reg) != 0)
         ig_warn("web", "some self-metrics were refused by the exposition writer");
-    bool om = fmt.kind == IGNIS_EXPOSE_OPENMETRICS_1_0_0 ||
-              fmt.kind == IGNIS_EXPOSE_OPENMETRICS_0_0_1;
     for (struct ig_instance *in = s->core->instances; in; in = in->next) {
         if (in->kind != IGNIS_PLUGIN_EXPORTER)
             continue;
-        const struct ignis_exporter_ops *ops = in->plugin->desc->ops;
-        /* Collected apart, so a failure leaves nothing half-written behind. */
-        struct evbuffer *part = evbuffer_new();
-        struct ignis_sink *pw = part ? ignis_sink_writer_new(part, &fmt) : NULL;
-        int rc = pw ? ops->collect(in->inst, pw) : -1;
-        int frc = pw ? ignis_sink_writer_finish(pw) : -1;
-        if (rc == 0 && frc == 0) {
-            size_t n = evbuffer_get_length(part);
-            if (om && n >= 6)
-                n -= 6; /* the part's own "# EOF\n": only the whole response ends there */
-            evbuffer_remove_buffer(part, out, n);
-        } else {
+        if (render_part(out, &fmt, om, collect_exporter, in) != 0) {
             ignis_counter_inc(
                 ignis_counter_vec_with(s->exporter_failures, in->name, in->plugin->desc->name));
             ig_warn("web", "exporter collect failed; its metrics are left out\tplugin=%s instance=%s",
                     in->plugin->desc->name, in->name);
         }
-        if (part)
-            evbuffer_free(part);
     }
-    ignis_sink_writer_finish(w);
+    if (om)
+        evbuffer_add(out, "# EOF\n", 6);
     ig_http_reply(req, 200, fmt.content_type, out);
     evbuffer_free(out);
 }

@@ -100,3 +100,27 @@ assert_eq() {
 assert_grep() {
     grep -q -- "$1" "$2" || fail "$3: \"$1\" not found in $2"
 }
+
+# free_port: prints a loopback TCP port nothing listens on now (for peers that cannot
+# be told to pick one themselves; a small race remains).
+free_port() {
+    local p i
+    for i in $(seq 1 100); do
+        p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return 0
+        fi
+    done
+    fail "no free port found"
+}
+
+# wait_http URL: polls until URL answers 200, for up to 30 s.
+wait_http() {
+    local i
+    for i in $(seq 1 300); do
+        curl -sf -o /dev/null "$1" && return 0
+        sleep 0.1
+    done
+    fail "$1 did not answer 200 within 30 s"
+}

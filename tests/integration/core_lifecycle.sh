@@ -59,8 +59,14 @@ assert_eq "$(http_code GET "http://$IGNIS_ADDR/-/ready")" 200 "still ready after
 kill -HUP "$IGNIS_PID"
 sleep 0.3
 kill -0 "$IGNIS_PID" || fail "ignisd died on SIGHUP with a bad config"
+assert_eq "$(http_code GET "http://$IGNIS_ADDR/metrics")" 200 "/metrics"
+assert_grep '^ignis_test_good_value{greeting="hi"} 7$' "$TMP/body" "exporter plugin value before reload"
+assert_grep '^prometheus_config_last_reload_successful 0$' "$TMP/body" "failed reloads are counted"
 write_conf "$TMP/live.conf" 9
 assert_eq "$(http_code POST "http://$IGNIS_ADDR/-/reload")" 200 "reload with a good config"
+assert_eq "$(http_code GET "http://$IGNIS_ADDR/metrics")" 200 "/metrics"
+assert_grep '^ignis_test_good_value{greeting="hi"} 9$' "$TMP/body" "exporter plugin value after reload"
+assert_grep '^prometheus_config_last_reload_successful 1$' "$TMP/body" "reload success is counted"
 write_conf "$TMP/live.conf" -5
 assert_eq "$(http_code POST "http://$IGNIS_ADDR/-/reload")" 500 "reload refused by the plugin"
 assert_grep "value must not be negative" "$TMP/body" "plugin's reconfigure error"
