@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # tests/integration/core_lifecycle.sh — a real ignisd on loopback: flags, health and
 # readiness, the lifecycle API, reload with a bad config keeping the old one, SIGHUP,
 # SIGTERM draining to exit 0, and ignisd's refusals of bad plugins.

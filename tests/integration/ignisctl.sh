@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # tests/integration/ignisctl.sh — ignisctl's verbs, help texts and exit codes.
 . "$top_srcdir/tests/lib.sh"
 

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # tests/integration/sdk_install.sh — the installed SDK is enough to build a plugin: the
 # example exporter plugin is compiled in a directory outside the tree with only what
 # `pkg-config --cflags --libs ignis` prints for the installed SDK (make check installs
