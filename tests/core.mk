@@ -21,3 +21,5 @@ TESTS += tests/integration/core_lifecycle.sh tests/integration/ignisctl.sh
 EXTRA_DIST += tests/integration/core_lifecycle.sh tests/integration/ignisctl.sh
 TESTS += tests/integration/sdk_install.sh
 EXTRA_DIST += tests/integration/sdk_install.sh sdk/examples/loadavg_plugin.c tests/lib.sh
+TESTS += tests/integration/prom_scrape_ignis.sh
+EXTRA_DIST += tests/integration/prom_scrape_ignis.sh
