@@ -4,6 +4,7 @@
 #include <config.h>
 #include "core/core.h"
 #include "core/log.h"
+#include "core/scrape.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,6 +181,11 @@ int ig_core_reload(struct ig_core *core, char *err, size_t errlen)
     /* Instances copied what they keep; the old config's views can go. */
     ig_config_clear(&core->cfg);
     core->cfg = next;
+    if (core->scrape) {
+        size_t k = strlen(err);
+        if (ig_scrape_apply(core->scrape, &core->cfg, err + k, errlen - k) != 0)
+            rc = -1;
+    }
     if (rc != 0) {
         ig_error("config", "reload partly failed\tfile=%s err=\"%s\"", path, err);
         return -1;

@@ -32,6 +32,7 @@ struct ig_flags {
     /* --plugin-dir (repeatable): searched instead of the config's plugins.path */
     char *plugin_dirs[16];
     size_t nplugin_dirs;
+    int64_t scrape_tolerance_ms; /* --scrape.timestamp-tolerance; -1 unset */
 };
 
 struct ig_core {
@@ -48,6 +49,7 @@ struct ig_core {
     bool stopping;
     char listen_bound[160];
     struct ig_selfmetrics *self;
+    struct ig_scrape *scrape;
 };
 
 /* Applies the command-line overrides to a freshly loaded config (and to the views of

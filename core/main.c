@@ -4,6 +4,7 @@
 #include "core/core.h"
 #include "core/http.h"
 #include "core/log.h"
+#include "core/scrape.h"
 #include "core/selfmetrics.h"
 #include "core/workers.h"
 
@@ -51,6 +52,9 @@ static void usage(FILE *f)
             "      --query.lookback-delta=DURATION\n"
             "      --log.level=LEVEL              debug, info, warn, error\n"
             "      --log.format=FORMAT            logfmt or json\n"
+            "      --scrape.timestamp-tolerance=DURATION\n"
+            "                                     snap scrape timestamps to the schedule within\n"
+            "                                     this much (default 2ms)\n"
             "(a boolean flag --x also has its --no-x)\n");
 }
 
@@ -74,6 +78,7 @@ enum {
     OPT_LOGLEVEL,
     OPT_LOGFORMAT,
     OPT_PLUGIN_DIR,
+    OPT_TOLERANCE,
 };
 
 static const struct option long_opts[] = {
@@ -99,6 +104,7 @@ static const struct option long_opts[] = {
     {"log.level", required_argument, NULL, OPT_LOGLEVEL},
     {"log.format", required_argument, NULL, OPT_LOGFORMAT},
     {"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
+    {"scrape.timestamp-tolerance", required_argument, NULL, OPT_TOLERANCE},
     {NULL, 0, NULL, 0},
 };
 
@@ -282,6 +288,7 @@ static int parse_flags(int argc, char **argv, int *mode, const char **plugin)
     core.flags.config_file = DEFAULT_CONFIG;
     core.flags.enable_admin_api = -1;
     core.flags.enable_lifecycle = -1;
+    core.flags.scrape_tolerance_ms = -1;
     int c;
     while ((c = getopt_long(argc, argv, "c:h", long_opts, NULL)) != -1) {
         switch (c) {
@@ -311,6 +318,12 @@ static int parse_flags(int argc, char **argv, int *mode, const char **plugin)
                 return -1;
             }
             core.flags.plugin_dirs[core.flags.nplugin_dirs++] = optarg;
+            break;
+        case OPT_TOLERANCE:
+            if (ignis_parse_duration(optarg, strlen(optarg), &core.flags.scrape_tolerance_ms) != 0) {
+                fprintf(stderr, "ignisd: --scrape.timestamp-tolerance: bad duration \"%s\"\n", optarg);
+                return -1;
+            }
             break;
         default: usage(stderr); return -1;
         }
@@ -397,6 +410,11 @@ int main(int argc, char **argv)
         ig_error("main", "%s", err);
         goto out;
     }
+    core.scrape = ig_scrape_new(&core, err, sizeof err);
+    if (!core.scrape || ig_scrape_apply(core.scrape, &core.cfg, err, sizeof err) != 0) {
+        ig_error("main", "cannot start scraping\terr=\"%s\"", err);
+        goto out;
+    }
     ig_selfmetrics_reload_result(core.self, true);
 
     sig_hup = evsignal_new(core.base, SIGHUP, on_signal, NULL);
@@ -415,10 +433,13 @@ out:
     core.stopping = true;
     /* Drain: the loop has stopped taking requests; queued work finishes and its
      * completions reply; then instances go (storage last), then the server. */
+    ig_scrape_stop(core.scrape);
     if (core.workers) {
         ig_workers_drain_free(core.workers);
         core.workers = NULL;
     }
+    ig_scrape_free(core.scrape);
+    core.scrape = NULL;
     ig_instances_destroy_all(&core);
     if (core.http) {
         ig_http_free(core.http);

@@ -486,6 +486,10 @@ static void instance_free(struct ig_core *core, struct ig_instance *in)
         const struct ignis_service_ops *so = in->plugin->desc->ops;
         so->stop(in->inst);
     }
+    if (in->kind == IGNIS_PLUGIN_DISCOVERY && in->started) {
+        const struct ignis_discovery_ops *dso = in->plugin->desc->ops;
+        dso->stop(in->inst);
+    }
     ops_of(in)->destroy(in->inst);
     ig_http_remove_owner(core->http, in);
     if (!in->ready)

@@ -53,7 +53,7 @@ struct ig_instance {
     char *name;
     void *inst;
     bool ready;
-    bool started;   /* services: start() succeeded */
+    bool started;   /* services and discovery: start() succeeded (stop before destroy) */
     struct ig_instance *next;
 };
 
