@@ -128,13 +128,20 @@ static int do_reload(char *err, size_t errlen)
     return rc;
 }
 
-static void shutdown_loop(void)
+/* Leaves the loop soon: after delay_ms, so a reply just queued (/-/quit) is flushed. */
+static void shutdown_loop_after(int delay_ms)
 {
     if (core.stopping)
         return;
     core.stopping = true;
     ig_info("main", "received termination request, draining");
-    event_base_loopexit(core.base, NULL);
+    struct timeval tv = {0, delay_ms * 1000};
+    event_base_loopexit(core.base, &tv);
+}
+
+static void shutdown_loop(void)
+{
+    shutdown_loop_after(0);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -197,7 +204,7 @@ static void h_quit(void *arg, struct ignis_http_req *req)
     if (!lifecycle_allowed(req))
         return;
     ig_http_reply_text(req, 200, "Requesting termination... Goodbye!");
-    shutdown_loop();
+    shutdown_loop_after(200);
 }
 
 static void h_method_not_allowed(void *arg, struct ignis_http_req *req)

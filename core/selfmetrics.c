@@ -63,9 +63,10 @@ static int collect_core(void *arg, struct ignis_sink *sink)
     rc |= ignis_sink_family(sink, "ignis_plugin_instance_ready", IGNIS_METRIC_GAUGE,
                             "Plugin instances, 1 when ready, 0 when not.", NULL);
     for (struct ig_instance *in = core->instances; in; in = in->next) {
+        /* "name", not "instance": a scraper owns the instance label. */
         struct ignis_label ls[3] = {
-            ignis_label_make("instance", in->name),
             ignis_label_make("kind", ignis_plugin_kind_name((int)in->kind)),
+            ignis_label_make("name", in->name),
             ignis_label_make("plugin", in->plugin->desc->name),
         };
         rc |= ignis_sink_sample(sink, "", ls, 3, in->ready ? 1 : 0, IGNIS_NO_TIMESTAMP);
@@ -157,7 +158,7 @@ struct ig_selfmetrics *ig_selfmetrics_new(struct ig_core *core, char *err, size_
                                            "reload."};
     if (!(s->reload_ts = ignis_gauge_new(s->reg, &o, err, errlen)))
         goto fail;
-    static const char *const exp_labels[] = {"instance", "plugin"};
+    static const char *const exp_labels[] = {"name", "plugin"};
     o = (struct ignis_metric_opts){.name = "ignis_exporter_collect_failures_total",
                                    .help = "Collections by exporter plugins that failed (their "
                                            "families were left out of that /metrics).",

@@ -6,6 +6,7 @@
  *   cc -shared -fPIC -o loadavg.so loadavg_plugin.c $(pkg-config --cflags --libs ignis)
  *   ignis.conf: plugins = { path = [ "/dir/of/loadavg.so" ]; load = [ "loadavg" ]; };
  *               exporters = { loadavg = { path = "/proc/loadavg"; }; };       */
+#define _POSIX_C_SOURCE 200809L /* strdup */
 #include <ignis/plugin.h>
 
 #include <stdio.h>
