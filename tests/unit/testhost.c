@@ -62,10 +62,14 @@ static struct testhost *TH(const struct ignis_host *h)
 static const char *level_name(enum ignis_log_level l)
 {
     switch (l) {
-    case IGNIS_LOG_DEBUG: return "debug";
-    case IGNIS_LOG_INFO: return "info";
-    case IGNIS_LOG_WARN: return "warn";
-    case IGNIS_LOG_ERROR: return "error";
+    case IGNIS_LOG_DEBUG:
+        return "debug";
+    case IGNIS_LOG_INFO:
+        return "info";
+    case IGNIS_LOG_WARN:
+        return "warn";
+    case IGNIS_LOG_ERROR:
+        return "error";
     }
     return "unknown";
 }

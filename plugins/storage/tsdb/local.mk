@@ -66,3 +66,19 @@ tests_unit_plugins_test_tsdb_head_LDADD = $(TSDB_TEST_LINK)
 
 TESTS += tests/integration/tsdb_head.sh
 EXTRA_DIST += tests/integration/tsdb_head.sh
+
+# The plugin module: the ops table over the convenience library.
+plugins_LTLIBRARIES += plugins/storage/tsdb/tsdb.la
+plugins_storage_tsdb_tsdb_la_SOURCES = plugins/storage/tsdb/plugin.c
+plugins_storage_tsdb_tsdb_la_CFLAGS = $(AM_CFLAGS)
+plugins_storage_tsdb_tsdb_la_LDFLAGS = $(AM_LDFLAGS) $(IG_PLUGIN_LINK)
+plugins_storage_tsdb_tsdb_la_LIBADD = plugins/storage/tsdb/libtsdb.la sdk/libignis.la
+
+check_PROGRAMS += tests/unit/plugins/test_tsdb_plugin
+UNIT_TESTS += tests/unit/plugins/test_tsdb_plugin
+TESTS += tests/unit/plugins/test_tsdb_plugin
+tests_unit_plugins_test_tsdb_plugin_SOURCES = tests/unit/plugins/test_tsdb_plugin.c \
+	tests/unit/testhost.c tests/unit/testhost.h
+tests_unit_plugins_test_tsdb_plugin_CFLAGS = $(TSDB_TEST_CC)
+tests_unit_plugins_test_tsdb_plugin_LDADD = $(TSDB_TEST_LINK) $(LIBEVENT_LIBS) $(DL_LIBS) \
+	$(PTHREAD_LIBS)
