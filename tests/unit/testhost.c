@@ -332,7 +332,7 @@ struct testhost *testhost_new(const char *name)
     atomic_store(&th->ready, true);
     struct ignis_host *h = &th->host;
     h->size = sizeof *h;
-    h->abi = IGNIS_ABI;
+    h->abi = (struct ignis_abi)IGNIS_ABI;
     h->log = th_log;
     h->log_enabled = th_log_enabled;
     h->event_base = th_event_base;
