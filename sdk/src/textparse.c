@@ -37,13 +37,13 @@ static double normal_nan(void)
 
 /* Character classes, one table lookup per byte on the hot path. */
 enum {
-    C_MSTART = 1,  /* [a-zA-Z_:] */
-    C_MNAME = 2,   /* [a-zA-Z0-9_:] */
-    C_LSTART = 4,  /* [a-zA-Z_] */
-    C_LNAME = 8,   /* [a-zA-Z0-9_] */
-    C_QSTOP = 16,  /* ends the fast scan of a quoted string: " \ newline, non-ASCII */
-    C_TSTOP = 32,  /* ends a 0.0.4 value token: blank, tab, newline, { */
-    C_OSTOP = 64,  /* ends an OpenMetrics token: blank, newline */
+    C_MSTART = 1, /* [a-zA-Z_:] */
+    C_MNAME = 2,  /* [a-zA-Z0-9_:] */
+    C_LSTART = 4, /* [a-zA-Z_] */
+    C_LNAME = 8,  /* [a-zA-Z0-9_] */
+    C_QSTOP = 16, /* ends the fast scan of a quoted string: " \ newline, non-ASCII */
+    C_TSTOP = 32, /* ends a 0.0.4 value token: blank, tab, newline, { */
+    C_OSTOP = 64, /* ends an OpenMetrics token: blank, newline */
 };
 #define C_LETTER (C_MSTART | C_MNAME | C_LSTART | C_LNAME)
 static const uint8_t cclass[256] = {
@@ -507,23 +507,20 @@ static size_t unescape_help004(const char *s, size_t n, char *out)
 /* ---- families ---------------------------------------------------------------------- */
 
 static const char *const suffix_text[] = {
-    [IG_SFX_NONE] = "",        [IG_SFX_TOTAL] = "_total", [IG_SFX_CREATED] = "_created",
+    [IG_SFX_NONE] = "",          [IG_SFX_TOTAL] = "_total", [IG_SFX_CREATED] = "_created",
     [IG_SFX_BUCKET] = "_bucket", [IG_SFX_COUNT] = "_count", [IG_SFX_SUM] = "_sum",
-    [IG_SFX_GCOUNT] = "_gcount", [IG_SFX_GSUM] = "_gsum",  [IG_SFX_INFO] = "_info",
+    [IG_SFX_GCOUNT] = "_gcount", [IG_SFX_GSUM] = "_gsum",   [IG_SFX_INFO] = "_info",
 };
 
-int ig_tp_suffix_of(int format, int type, const char *s, size_t slen, const char *f,
-                    size_t flen)
+int ig_tp_suffix_of(int format, int type, const char *s, size_t slen, const char *f, size_t flen)
 {
     static const uint8_t counter_om[] = {IG_SFX_TOTAL, IG_SFX_CREATED, 0xff};
     static const uint8_t counter_004[] = {IG_SFX_NONE, IG_SFX_TOTAL, IG_SFX_CREATED, 0xff};
     static const uint8_t plain[] = {IG_SFX_NONE, 0xff};
     static const uint8_t info[] = {IG_SFX_INFO, 0xff};
-    static const uint8_t hist[] = {IG_SFX_BUCKET, IG_SFX_COUNT, IG_SFX_SUM, IG_SFX_CREATED,
-                                   0xff};
+    static const uint8_t hist[] = {IG_SFX_BUCKET, IG_SFX_COUNT, IG_SFX_SUM, IG_SFX_CREATED, 0xff};
     static const uint8_t ghist[] = {IG_SFX_BUCKET, IG_SFX_GCOUNT, IG_SFX_GSUM, 0xff};
-    static const uint8_t summary[] = {IG_SFX_NONE, IG_SFX_COUNT, IG_SFX_SUM, IG_SFX_CREATED,
-                                      0xff};
+    static const uint8_t summary[] = {IG_SFX_NONE, IG_SFX_COUNT, IG_SFX_SUM, IG_SFX_CREATED, 0xff};
     const uint8_t *set;
     switch (type) {
     case IGNIS_METRIC_COUNTER:
@@ -596,19 +593,19 @@ static int type_from_text(const char *s, size_t n, int format, int mode)
 /* ---- lexing pieces ----------------------------------------------------------------- */
 
 struct qstr {
-    bool esc;    /* holds a backslash */
+    bool esc; /* holds a backslash */
     bool nonascii;
     uint32_t runes; /* code points after unescaping (for the exemplar limit) */
 };
 
 /* Scans a quoted string whose opening quote is at *pos. On success *pos is just past the
- * closing quote. Raw newlines are refused except in 0.0.4 scrape mode (Prometheus' lexer
- * takes them inside label values). */
-static int scan_quoted(struct ig_tp *p, const char **pos, struct qstr *qs, bool value)
+ * closing quote. Raw newlines are refused except in 0.0.4 scrape mode (Prometheus' 0.0.4
+ * lexer takes them inside quoted strings). */
+static int scan_quoted(struct ig_tp *p, const char **pos, struct qstr *qs)
 {
     const char *q = *pos + 1, *e = p->end;
     const bool strict = p->mode == IGNIS_TEXTPARSE_STRICT;
-    const bool allow_nl = value && !strict && p->format == IGNIS_TEXTPARSE_PROMETHEUS;
+    const bool allow_nl = !strict && p->format == IGNIS_TEXTPARSE_PROMETHEUS;
     const char *line0 = p->line;
     const uint32_t lineno0 = p->lineno;
     qs->esc = qs->nonascii = false;
@@ -727,7 +724,7 @@ static int scan_labels(struct ig_tp *p, const char **pos, bool exemplar, uint32_
             lrunes = (size_t)(q - ln);
         } else if (*q == '"') {
             struct qstr qs;
-            if (scan_quoted(p, &q, &qs, false) < 0) {
+            if (scan_quoted(p, &q, &qs) < 0) {
                 return -1;
             }
             quoted = true;
@@ -766,7 +763,7 @@ static int scan_labels(struct ig_tp *p, const char **pos, bool exemplar, uint32_
             return expected(p, q, "quoted label value");
         }
         struct qstr qs;
-        if (scan_quoted(p, &q, &qs, true) < 0) {
+        if (scan_quoted(p, &q, &qs) < 0) {
             return -1;
         }
         (*count)++;
@@ -811,17 +808,14 @@ static int num_flavor(const struct ig_tp *p)
 }
 
 /* An OpenMetrics timestamp token: a number that is neither NaN nor infinite. */
-static int om_timestamp(struct ig_tp *p, const char *t, const char *te, double *sec,
-                        int64_t *ms)
+static int om_timestamp(struct ig_tp *p, const char *t, const char *te, double *sec, int64_t *ms)
 {
     double d;
     if (te == t) {
         return expected(p, t, "timestamp");
     }
-    if (ig_tp_parse_float(t, (size_t)(te - t), num_flavor(p), &d) < 0 || isnan(d) ||
-        isinf(d)) {
-        return ig_tp_fail(p, t, "invalid timestamp \"%.*s\"", (int)(te - t > 40 ? 40 : te - t),
-                          t);
+    if (ig_tp_parse_float(t, (size_t)(te - t), num_flavor(p), &d) < 0 || isnan(d) || isinf(d)) {
+        return ig_tp_fail(p, t, "invalid timestamp \"%.*s\"", (int)(te - t > 40 ? 40 : te - t), t);
     }
     *sec = d;
     *ms = om_ts_ms(t, (size_t)(te - t), d);
@@ -853,8 +847,8 @@ static int om_exemplar(struct ig_tp *p, const char **pos)
     q++;
     const char *v = q, *ve = token_end(p, q);
     if (ve == v || ig_tp_parse_float(v, (size_t)(ve - v), num_flavor(p), &p->ex_value) < 0) {
-        return ig_tp_fail(p, v, "invalid exemplar value \"%.*s\"",
-                          (int)(ve - v > 40 ? 40 : ve - v), v);
+        return ig_tp_fail(p, v, "invalid exemplar value \"%.*s\"", (int)(ve - v > 40 ? 40 : ve - v),
+                          v);
     }
     q = ve;
     p->ex_has_ts = 0;
@@ -956,8 +950,7 @@ static int parse_sample(struct ig_tp *p, const char *q)
 
     if (om) {
         if (q >= e) {
-            return ig_tp_fail(p, q,
-                              "unexpected end of input: the exposition must end with # EOF");
+            return ig_tp_fail(p, q, "unexpected end of input: the exposition must end with # EOF");
         }
         if (*q == ' ') {
             q++;
@@ -991,8 +984,7 @@ static int parse_sample(struct ig_tp *p, const char *q)
             }
         }
         if (q >= e) {
-            return ig_tp_fail(p, q,
-                              "unexpected end of input: the exposition must end with # EOF");
+            return ig_tp_fail(p, q, "unexpected end of input: the exposition must end with # EOF");
         }
         if (*q != '\n') {
             return expected(p, q, "end of line");
@@ -1043,8 +1035,7 @@ static void meta_family(struct ig_tp *p, const char *name, size_t len, bool esc)
 }
 
 /* Reads the metric name of a metadata line at *pos: legacy or quoted. */
-static int meta_name(struct ig_tp *p, const char **pos, const char **name, size_t *len,
-                     bool *esc)
+static int meta_name(struct ig_tp *p, const char **pos, const char **name, size_t *len, bool *esc)
 {
     const char *q = *pos, *e = p->end;
     if (q < e && is_mname_start((unsigned char)*q)) {
@@ -1058,7 +1049,7 @@ static int meta_name(struct ig_tp *p, const char **pos, const char **name, size_
     } else if (q < e && *q == '"') {
         const char *s = q;
         struct qstr qs;
-        if (scan_quoted(p, &q, &qs, false) < 0) {
+        if (scan_quoted(p, &q, &qs) < 0) {
             return -1;
         }
         if (q - s == 2) {
@@ -1179,8 +1170,9 @@ static int om_hash_line(struct ig_tp *p, const char *q)
         p->entry = IGNIS_TP_EOF;
         return 0;
     } else {
-        return ig_tp_fail(p, q, "comments are not allowed in OpenMetrics: expected TYPE, "
-                                "HELP, UNIT or EOF");
+        return ig_tp_fail(p, q,
+                          "comments are not allowed in OpenMetrics: expected TYPE, "
+                          "HELP, UNIT or EOF");
     }
     q += 5;
     const char *name;
@@ -1273,8 +1265,8 @@ static void classify(struct ig_tp *p)
     if (!p->meta_name) {
         return;
     }
-    int sfx = ig_tp_suffix_of(p->format, p->meta_type, p->name, p->name_len, p->meta_name,
-                              p->meta_len);
+    int sfx =
+        ig_tp_suffix_of(p->format, p->meta_type, p->name, p->name_len, p->meta_name, p->meta_len);
     if (sfx >= 0) {
         p->in_family = 1;
         p->suffix = (uint8_t)sfx;
@@ -1311,7 +1303,7 @@ void ignis_textparse_init(struct ignis_textparse *pp, const char *body, size_t l
     p->end = p->body + (body ? len : 0);
     p->cur = p->line = p->body;
     p->format = format == IGNIS_TEXTPARSE_OPENMETRICS ? IGNIS_TEXTPARSE_OPENMETRICS
-                                                       : IGNIS_TEXTPARSE_PROMETHEUS;
+                                                      : IGNIS_TEXTPARSE_PROMETHEUS;
     p->mode = mode == IGNIS_TEXTPARSE_STRICT ? IGNIS_TEXTPARSE_STRICT : IGNIS_TEXTPARSE_SCRAPE;
     p->state = IG_TP_RUNNING;
     p->entry = IGNIS_TP_EOF;
@@ -1535,8 +1527,8 @@ int ig_tp_extract(const struct ig_tp *p, const char *lbl, size_t lbl_len, const 
     return (int)n;
 }
 
-int ignis_textparse_labels(const struct ignis_textparse *pp, struct ignis_label *out,
-                           size_t max, char *scratch, size_t scratch_len)
+int ignis_textparse_labels(const struct ignis_textparse *pp, struct ignis_label *out, size_t max,
+                           char *scratch, size_t scratch_len)
 {
     const struct ig_tp *p = ig_tp_ofc(pp);
     if (p->entry != IGNIS_TP_SERIES) {
@@ -1546,8 +1538,7 @@ int ignis_textparse_labels(const struct ignis_textparse *pp, struct ignis_label 
                          scratch_len);
 }
 
-bool ignis_textparse_exemplar(const struct ignis_textparse *pp,
-                              struct ignis_textparse_exemplar *ex)
+bool ignis_textparse_exemplar(const struct ignis_textparse *pp, struct ignis_textparse_exemplar *ex)
 {
     const struct ig_tp *p = ig_tp_ofc(pp);
     if (p->entry != IGNIS_TP_SERIES || !p->has_ex) {
@@ -1577,6 +1568,86 @@ bool ignis_textparse_is_created(const struct ignis_textparse *pp)
 {
     const struct ig_tp *p = ig_tp_ofc(pp);
     return p->entry == IGNIS_TP_SERIES && p->in_family && p->suffix == IG_SFX_CREATED;
+}
+
+/* Bounds of the _created look-ahead: samples scanned, labels and bytes compared. */
+#define IG_CT_MAX_LOOKAHEAD 4096
+#define IG_CT_MAX_LABELS    64
+#define IG_CT_SCRATCH       4096
+
+/* The sorted labels naming the current sample's metric: all but le on buckets and
+ * quantile on a summary's quantile samples. Count, or -1 when the buffers are short. */
+static int metric_labels(const struct ig_tp *p, struct ignis_label *out, size_t max, char *scratch,
+                         size_t cap)
+{
+    int n = ig_tp_extract(p, p->lbl, p->lbl_len, NULL, 0, false, out, max, scratch, cap);
+    if (n < 0) {
+        return -1;
+    }
+    const char *drop = NULL;
+    size_t dl = 0;
+    if (p->suffix == IG_SFX_BUCKET) {
+        drop = "le";
+        dl = 2;
+    } else if (p->suffix == IG_SFX_NONE && p->meta_type == IGNIS_METRIC_SUMMARY) {
+        drop = "quantile";
+        dl = 8;
+    }
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (drop && out[i].name_len == dl && memcmp(out[i].name, drop, dl) == 0) {
+            continue;
+        }
+        out[k++] = out[i];
+    }
+    if (ignis_labels_sort(out, (size_t)k) < 0) {
+        return -1;
+    }
+    return k;
+}
+
+bool ignis_textparse_created(const struct ignis_textparse *pp, int64_t *ct_ms)
+{
+    const struct ig_tp *p0 = ig_tp_ofc(pp);
+    if (p0->entry != IGNIS_TP_SERIES || !p0->in_family || p0->suffix == IG_SFX_CREATED) {
+        return false;
+    }
+    if (p0->meta_type != IGNIS_METRIC_COUNTER && p0->meta_type != IGNIS_METRIC_HISTOGRAM &&
+        p0->meta_type != IGNIS_METRIC_SUMMARY) {
+        return false;
+    }
+    struct ignis_label a[IG_CT_MAX_LABELS], b[IG_CT_MAX_LABELS];
+    char sa[IG_CT_SCRATCH], sb[IG_CT_SCRATCH];
+    int na = metric_labels(p0, a, IG_CT_MAX_LABELS, sa, sizeof sa);
+    if (na < 0) {
+        return false;
+    }
+    /* A private copy walks ahead: scrape mode, no strict bookkeeping shared. */
+    struct ignis_textparse copy;
+    memcpy(&copy, pp, sizeof copy);
+    struct ig_tp *q = ig_tp_of(&copy);
+    q->mode = IGNIS_TEXTPARSE_SCRAPE;
+    q->strict = NULL;
+    for (int i = 0; i < IG_CT_MAX_LOOKAHEAD; i++) {
+        if (ignis_textparse_next(&copy) != IGNIS_TP_SERIES || !q->in_family) {
+            return false;
+        }
+        int nb = metric_labels(q, b, IG_CT_MAX_LABELS, sb, sizeof sb);
+        if (nb != na || ignis_labels_cmp(a, (size_t)na, b, (size_t)nb) != 0) {
+            return false; /* the metric ended without a _created sample */
+        }
+        if (q->suffix == IG_SFX_CREATED) {
+            double ms = q->value * 1000.0;
+            if (isnan(ms)) {
+                return false;
+            }
+            *ct_ms = ms >= 9.2233720368547748e18    ? INT64_MAX
+                     : ms <= -9.2233720368547748e18 ? INT64_MIN + 1
+                                                    : (int64_t)ms;
+            return true;
+        }
+    }
+    return false;
 }
 
 const char *ignis_textparse_family(const struct ignis_textparse *pp, char *scratch,

@@ -30,3 +30,12 @@ BENCHES += tests/bench/textparse_bench
 tests_bench_textparse_bench_SOURCES = tests/bench/textparse_bench.c
 tests_bench_textparse_bench_CFLAGS = $(AM_CFLAGS)
 tests_bench_textparse_bench_LDADD = sdk/libignis.la
+
+# Fuzz target: make check replays its seeds and every saved crasher (tests/fuzz/replay.c).
+check_PROGRAMS += tests/fuzz/fuzz_textparse_replay
+tests_fuzz_fuzz_textparse_replay_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz.h \
+	tests/fuzz/fuzz_textparse.c
+tests_fuzz_fuzz_textparse_replay_CFLAGS = $(AM_CFLAGS)
+tests_fuzz_fuzz_textparse_replay_LDADD = sdk/libignis.la
+TESTS += tests/fuzz/textparse.sh
+EXTRA_DIST += tests/fuzz/textparse.sh tests/fuzz/corpus/textparse tests/fuzz/crashers/textparse

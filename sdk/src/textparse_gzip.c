@@ -96,8 +96,7 @@ static int grow(struct ignis_gunzip *g, char *err, size_t errlen)
     return 0;
 }
 
-int ignis_gunzip_feed(struct ignis_gunzip *g, const void *in, size_t len, char *err,
-                      size_t errlen)
+int ignis_gunzip_feed(struct ignis_gunzip *g, const void *in, size_t len, char *err, size_t errlen)
 {
     if (g->error) {
         return fail(g, g->error, err, errlen, g->msg);

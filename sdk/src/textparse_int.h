@@ -82,8 +82,7 @@ int ig_tp_fail(struct ig_tp *p, const char *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Which suffix ties sample name s to family name f of type t; -1 when none does. */
-int ig_tp_suffix_of(int format, int type, const char *s, size_t slen, const char *f,
-                    size_t flen);
+int ig_tp_suffix_of(int format, int type, const char *s, size_t slen, const char *f, size_t flen);
 
 /* Extracts labels of a "{...}" block already validated by the parser. With want_name,
  * out[0] is the metric name pair. Returns the count or -1 when a buffer is too small. */

@@ -178,8 +178,8 @@ static int scratch(struct ig_tp *p, struct ig_tp_strict *st, size_t n)
 }
 
 /* The unescaped form of a name (into st->scr when it needs unescaping). */
-static const char *plain_name(struct ig_tp *p, struct ig_tp_strict *st, const char *s,
-                              size_t n, bool esc, size_t *len)
+static const char *plain_name(struct ig_tp *p, struct ig_tp_strict *st, const char *s, size_t n,
+                              bool esc, size_t *len)
 {
     if (!esc) {
         *len = n;
@@ -199,11 +199,9 @@ static const uint8_t *claims_of(int type)
     static const uint8_t plain[] = {IG_SFX_NONE, 0xff};
     static const uint8_t counter[] = {IG_SFX_TOTAL, IG_SFX_CREATED, 0xff};
     static const uint8_t info[] = {IG_SFX_INFO, 0xff};
-    static const uint8_t hist[] = {IG_SFX_BUCKET, IG_SFX_COUNT, IG_SFX_SUM, IG_SFX_CREATED,
-                                   0xff};
+    static const uint8_t hist[] = {IG_SFX_BUCKET, IG_SFX_COUNT, IG_SFX_SUM, IG_SFX_CREATED, 0xff};
     static const uint8_t ghist[] = {IG_SFX_BUCKET, IG_SFX_GCOUNT, IG_SFX_GSUM, 0xff};
-    static const uint8_t summary[] = {IG_SFX_NONE, IG_SFX_COUNT, IG_SFX_SUM, IG_SFX_CREATED,
-                                      0xff};
+    static const uint8_t summary[] = {IG_SFX_NONE, IG_SFX_COUNT, IG_SFX_SUM, IG_SFX_CREATED, 0xff};
     switch (type) {
     case IGNIS_METRIC_COUNTER:
         return counter;
@@ -220,9 +218,9 @@ static const uint8_t *claims_of(int type)
 }
 
 static const char *const sfx_text[] = {
-    [IG_SFX_NONE] = "",        [IG_SFX_TOTAL] = "_total", [IG_SFX_CREATED] = "_created",
+    [IG_SFX_NONE] = "",          [IG_SFX_TOTAL] = "_total", [IG_SFX_CREATED] = "_created",
     [IG_SFX_BUCKET] = "_bucket", [IG_SFX_COUNT] = "_count", [IG_SFX_SUM] = "_sum",
-    [IG_SFX_GCOUNT] = "_gcount", [IG_SFX_GSUM] = "_gsum",  [IG_SFX_INFO] = "_info",
+    [IG_SFX_GCOUNT] = "_gcount", [IG_SFX_GSUM] = "_gsum",   [IG_SFX_INFO] = "_info",
 };
 
 static uint64_t name_hash(const char *s, size_t n, int sfx)
@@ -236,10 +234,10 @@ static int check_claims(struct ig_tp *p, struct ig_tp_strict *st, int type)
 {
     for (const uint8_t *c = claims_of(type); *c != 0xff; c++) {
         if (hset_has(&st->claimed, name_hash(st->fam, st->fam_len, *c))) {
-            return ig_tp_fail(p, NULL, "metric family %.*s clashes with an earlier family over "
-                                       "the sample name %.*s%s",
-                              (int)st->fam_len, st->fam, (int)st->fam_len, st->fam,
-                              sfx_text[*c]);
+            return ig_tp_fail(p, NULL,
+                              "metric family %.*s clashes with an earlier family over "
+                              "the sample name %.*s%s",
+                              (int)st->fam_len, st->fam, (int)st->fam_len, st->fam, sfx_text[*c]);
         }
     }
     return 0;
@@ -268,8 +266,7 @@ static int point_check(struct ig_tp *p, struct ig_tp_strict *st)
             what = "has a negative quantile value";
         }
         if (what) {
-            return ig_tp_fail(p, NULL, "summary %.*s: a point %s", (int)st->fam_len, st->fam,
-                              what);
+            return ig_tp_fail(p, NULL, "summary %.*s: a point %s", (int)st->fam_len, st->fam, what);
         }
         return 0;
     }
@@ -292,8 +289,8 @@ static int point_check(struct ig_tp *p, struct ig_tp_strict *st)
         what = "has a negative _gsum without negative buckets";
     }
     if (what) {
-        return ig_tp_fail(p, NULL, "%s %.*s: a point %s", hname(st->fam_type), (int)st->fam_len, st->fam,
-                          what);
+        return ig_tp_fail(p, NULL, "%s %.*s: a point %s", hname(st->fam_type), (int)st->fam_len,
+                          st->fam, what);
     }
     return 0;
 }
@@ -338,8 +335,9 @@ static int start_family(struct ig_tp *p, struct ig_tp_strict *st, const char *na
     st->unit_len = 0;
     memset(&st->pt, 0, sizeof st->pt);
     if (hset_has(&st->fam_names, name_hash(name, n, IG_SFX_NONE))) {
-        return ig_tp_fail(p, NULL, "metric family %.*s appears twice (families must not be "
-                                   "interleaved)",
+        return ig_tp_fail(p, NULL,
+                          "metric family %.*s appears twice (families must not be "
+                          "interleaved)",
                           (int)n, name);
     }
     return check_claims(p, st, IGNIS_METRIC_UNKNOWN);
@@ -357,8 +355,8 @@ static int om_meta(struct ig_tp *p, struct ig_tp_strict *st, enum ignis_textpars
     if (!name) {
         return -1;
     }
-    static const char *const kinds[] = {[IGNIS_TP_TYPE] = "TYPE", [IGNIS_TP_HELP] = "HELP",
-                                        [IGNIS_TP_UNIT] = "UNIT"};
+    static const char *const kinds[] = {
+        [IGNIS_TP_TYPE] = "TYPE", [IGNIS_TP_HELP] = "HELP", [IGNIS_TP_UNIT] = "UNIT"};
     if (st->fam_open && st->fam_len == n && memcmp(st->fam, name, n) == 0) {
         bool seen = kind == IGNIS_TP_TYPE   ? st->fam_has_type
                     : kind == IGNIS_TP_HELP ? st->fam_has_help
@@ -396,8 +394,8 @@ static int om_meta(struct ig_tp *p, struct ig_tp_strict *st, enum ignis_textpars
     }
     if (st->unit_len && unitless(st->fam_type)) {
         return ig_tp_fail(p, NULL, "%s %.*s must not have a unit",
-                          st->fam_type == IGNIS_METRIC_INFO ? "info" : "stateset",
-                          (int)st->fam_len, st->fam);
+                          st->fam_type == IGNIS_METRIC_INFO ? "info" : "stateset", (int)st->fam_len,
+                          st->fam);
     }
     return 0;
 }
@@ -429,16 +427,16 @@ static int sorted_labels(struct ig_tp *p, struct ig_tp_strict *st)
     if (scratch(p, st, p->series_len + 1) < 0) {
         return -1;
     }
-    int n = ig_tp_extract(p, p->lbl, p->lbl_len, p->name, p->name_len, true, st->lbl, need,
-                          st->scr, st->scr_cap);
+    int n = ig_tp_extract(p, p->lbl, p->lbl_len, p->name, p->name_len, true, st->lbl, need, st->scr,
+                          st->scr_cap);
     if (n < 1) {
         return ig_tp_fail(p, p->series, "internal error extracting labels");
     }
     qsort(st->lbl + 1, (size_t)n - 1, sizeof *st->lbl, cmp_label);
     for (int i = 2; i < n; i++) {
         if (cmp_label(&st->lbl[i - 1], &st->lbl[i]) == 0) {
-            return ig_tp_fail(p, p->series, "label %.*s appears twice",
-                              (int)st->lbl[i].name_len, st->lbl[i].name);
+            return ig_tp_fail(p, p->series, "label %.*s appears twice", (int)st->lbl[i].name_len,
+                              st->lbl[i].name);
         }
     }
     return n;
@@ -464,8 +462,8 @@ static bool is_int(double v)
 static int label_number(struct ig_tp *p, const struct ignis_label *l, int flavor, double *v)
 {
     if (ig_tp_parse_float(l->value, l->value_len, flavor, v) < 0) {
-        return ig_tp_fail(p, p->series, "label %.*s=\"%.*s\" is not a number",
-                          (int)l->name_len, l->name, (int)l->value_len, l->value);
+        return ig_tp_fail(p, p->series, "label %.*s=\"%.*s\" is not a number", (int)l->name_len,
+                          l->name, (int)l->value_len, l->value);
     }
     return 0;
 }
@@ -518,24 +516,28 @@ static int om_series(struct ig_tp *p, struct ig_tp_strict *st)
                 return -1;
             }
             if (isnan(b) || (isinf(b) && !(le->value_len == 4 && !memcmp(le->value, "+Inf", 4)))) {
-                return ig_tp_fail(p, p->series, "%s %.*s: le must be a number, +Inf "
-                                                "written as \"+Inf\"",
+                return ig_tp_fail(p, p->series,
+                                  "%s %.*s: le must be a number, +Inf "
+                                  "written as \"+Inf\"",
                                   hname(st->fam_type), flen, fam);
             }
             if (isnan(v) || v < 0 || !is_int(v)) {
-                return ig_tp_fail(p, p->series, "%s %.*s: bucket values must be "
-                                                "non-negative integers",
+                return ig_tp_fail(p, p->series,
+                                  "%s %.*s: bucket values must be "
+                                  "non-negative integers",
                                   hname(st->fam_type), flen, fam);
             }
             skip = le;
         } else if (sfx == IG_SFX_COUNT || sfx == IG_SFX_GCOUNT) {
             if (isnan(v) || v < 0 || !is_int(v)) {
-                return ig_tp_fail(p, p->series, "%s %.*s: count must be a non-negative "
-                                                "integer",
+                return ig_tp_fail(p, p->series,
+                                  "%s %.*s: count must be a non-negative "
+                                  "integer",
                                   hname(st->fam_type), flen, fam);
             }
         } else if (sfx == IG_SFX_SUM && isnan(v)) {
-            return ig_tp_fail(p, p->series, "%s %.*s: _sum must not be NaN", hname(st->fam_type), flen, fam);
+            return ig_tp_fail(p, p->series, "%s %.*s: _sum must not be NaN", hname(st->fam_type),
+                              flen, fam);
         } else if (sfx == IG_SFX_GSUM && isnan(v)) {
             return ig_tp_fail(p, p->series, "gauge histogram %.*s: _gsum must not be NaN", flen,
                               fam);
@@ -546,8 +548,7 @@ static int om_series(struct ig_tp *p, struct ig_tp_strict *st)
             const struct ignis_label *q = find(st, n, "quantile", 8);
             double qv;
             if (!q) {
-                return ig_tp_fail(p, p->series, "summary %.*s: quantile label missing", flen,
-                                  fam);
+                return ig_tp_fail(p, p->series, "summary %.*s: quantile label missing", flen, fam);
             }
             if (label_number(p, q, IG_NUM_OM_STRICT, &qv) < 0) {
                 return -1;
@@ -560,8 +561,9 @@ static int om_series(struct ig_tp *p, struct ig_tp_strict *st)
         } else if (sfx == IG_SFX_SUM && isnan(v)) {
             return ig_tp_fail(p, p->series, "summary %.*s: _sum must not be NaN", flen, fam);
         } else if (sfx == IG_SFX_COUNT && (isnan(v) || v < 0 || !is_int(v))) {
-            return ig_tp_fail(p, p->series, "summary %.*s: _count must be a non-negative "
-                                            "integer",
+            return ig_tp_fail(p, p->series,
+                              "summary %.*s: _count must be a non-negative "
+                              "integer",
                               flen, fam);
         }
         break;
@@ -576,8 +578,8 @@ static int om_series(struct ig_tp *p, struct ig_tp_strict *st)
         }
         skip = find(st, n, fam, st->fam_len);
         if (!skip) {
-            return ig_tp_fail(p, p->series, "stateset %.*s: label %.*s missing", flen, fam,
-                              flen, fam);
+            return ig_tp_fail(p, p->series, "stateset %.*s: label %.*s missing", flen, fam, flen,
+                              fam);
         }
         break;
     default:
@@ -589,8 +591,9 @@ static int om_series(struct ig_tp *p, struct ig_tp_strict *st)
                   ((type == IGNIS_METRIC_HISTOGRAM || type == IGNIS_METRIC_GAUGEHISTOGRAM) &&
                    sfx == IG_SFX_BUCKET);
         if (!ok) {
-            return ig_tp_fail(p, p->ex_lbl, "exemplars are only allowed on counter _total and "
-                                            "histogram _bucket samples");
+            return ig_tp_fail(p, p->ex_lbl,
+                              "exemplars are only allowed on counter _total and "
+                              "histogram _bucket samples");
         }
     }
 
@@ -610,14 +613,16 @@ static int om_series(struct ig_tp *p, struct ig_tp_strict *st)
         g = fin(h);
     }
     if (st->has_group && g != st->cur_group && hset_has(&st->groups, g)) {
-        return ig_tp_fail(p, p->series, "metric family %.*s: samples of one metric are not "
-                                        "together (interleaved)",
+        return ig_tp_fail(p, p->series,
+                          "metric family %.*s: samples of one metric are not "
+                          "together (interleaved)",
                           flen, fam);
     }
     if (st->has_group && g == st->cur_group) {
         if (st->grp_has_ts != (p->has_ts != 0)) {
-            return ig_tp_fail(p, p->series, "metric family %.*s: some samples of a metric have "
-                                            "timestamps and some do not",
+            return ig_tp_fail(p, p->series,
+                              "metric family %.*s: some samples of a metric have "
+                              "timestamps and some do not",
                               flen, fam);
         }
         if (p->has_ts && st->grp_ts > p->ts_sec && type != IGNIS_METRIC_INFO) {
@@ -666,13 +671,15 @@ static int om_series(struct ig_tp *p, struct ig_tp_strict *st)
                 pt->neg_bucket = true;
             }
             if (pt->nb && b <= pt->last_le) {
-                return ig_tp_fail(p, p->series, "%s %.*s: buckets must be in increasing "
-                                                "order of le",
+                return ig_tp_fail(p, p->series,
+                                  "%s %.*s: buckets must be in increasing "
+                                  "order of le",
                                   hname(st->fam_type), flen, fam);
             }
             if (pt->nb && v < pt->last_val) {
-                return ig_tp_fail(p, p->series, "%s %.*s: bucket values must not "
-                                                "decrease (buckets are cumulative)",
+                return ig_tp_fail(p, p->series,
+                                  "%s %.*s: bucket values must not "
+                                  "decrease (buckets are cumulative)",
                                   hname(st->fam_type), flen, fam);
             }
             pt->nb++;
@@ -758,8 +765,7 @@ int ig_tp_strict_meta(struct ig_tp *p, enum ignis_textparse_entry kind, const ch
     if (!st) {
         return -1;
     }
-    return p->format == IGNIS_TEXTPARSE_OPENMETRICS ? om_meta(p, st, kind)
-                                                    : p004_meta(p, st, kind);
+    return p->format == IGNIS_TEXTPARSE_OPENMETRICS ? om_meta(p, st, kind) : p004_meta(p, st, kind);
 }
 
 int ig_tp_strict_series(struct ig_tp *p)

@@ -203,8 +203,8 @@ static int run_openmetrics(const char *root)
         if (want) {
             verdict(got, "openmetrics/%s (strict): should parse%s%s", names[i],
                     got ? "" : ", got: ", got ? "" : err);
-            int sgot = parse(body, blen, IGNIS_TEXTPARSE_OPENMETRICS, IGNIS_TEXTPARSE_SCRAPE,
-                             err, sizeof err, NULL) == 0;
+            int sgot = parse(body, blen, IGNIS_TEXTPARSE_OPENMETRICS, IGNIS_TEXTPARSE_SCRAPE, err,
+                             sizeof err, NULL) == 0;
             verdict(sgot, "openmetrics/%s (scrape): should parse%s%s", names[i],
                     sgot ? "" : ", got: ", sgot ? "" : err);
         } else {
@@ -262,8 +262,8 @@ static int run_textformat(const char *root)
             char err[512];
             long series;
             int ok = parse(body, blen, fmt, mode, err, sizeof err, &series) == 0;
-            verdict(ok, "textformat/%s (%s): should parse%s%s", names[i],
-                    m ? "scrape" : "strict", ok ? "" : ", got: ", ok ? "" : err);
+            verdict(ok, "textformat/%s (%s): should parse%s%s", names[i], m ? "scrape" : "strict",
+                    ok ? "" : ", got: ", ok ? "" : err);
         }
         free(body);
     }

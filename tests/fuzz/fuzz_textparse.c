@@ -12,10 +12,9 @@
 
 /* Inflated bodies stop here: enough to reach every parser state. */
 #define FUZZ_GUNZIP_LIMIT (1u << 20)
-#define FUZZ_MAX_LABELS 256
+#define FUZZ_MAX_LABELS   256
 
-static void check_in(const char *s, size_t n, const char *a, size_t an, const char *b,
-                     size_t bn)
+static void check_in(const char *s, size_t n, const char *a, size_t an, const char *b, size_t bn)
 {
     if (n == 0) {
         return;
@@ -90,13 +89,14 @@ static long run(const char *body, size_t len, enum ignis_textparse_format fmt,
         struct ignis_textparse_exemplar ex;
         if (ignis_textparse_exemplar(&p, &ex)) {
             check_in(ex.labels, ex.labels_len, body, len, NULL, 0);
-            k = ignis_textparse_exemplar_labels(&p, l, FUZZ_MAX_LABELS, scratch,
-                                                ex.labels_len);
+            k = ignis_textparse_exemplar_labels(&p, l, FUZZ_MAX_LABELS, scratch, ex.labels_len);
             if (ex.label_count < FUZZ_MAX_LABELS && k != (int)ex.label_count) {
                 abort();
             }
         }
         (void)ignis_textparse_is_created(&p);
+        int64_t ct;
+        (void)ignis_textparse_created(&p, &ct);
     }
     if (e == IGNIS_TP_ERROR && !ignis_textparse_error(&p)) {
         abort();

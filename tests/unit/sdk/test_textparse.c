@@ -16,16 +16,15 @@
 #include <string.h>
 #include <zlib.h>
 
-#define PROM IGNIS_TEXTPARSE_PROMETHEUS
-#define OM IGNIS_TEXTPARSE_OPENMETRICS
+#define PROM   IGNIS_TEXTPARSE_PROMETHEUS
+#define OM     IGNIS_TEXTPARSE_OPENMETRICS
 #define SCRAPE IGNIS_TEXTPARSE_SCRAPE
 #define STRICT IGNIS_TEXTPARSE_STRICT
 
 /* ---- helpers ----------------------------------------------------------------------- */
 
 /* Parses a whole body; returns the number of series, or -1 with the error copied out. */
-static long parse_all(const char *body, size_t len, int fmt, int mode, char *err,
-                      size_t errlen)
+static long parse_all(const char *body, size_t len, int fmt, int mode, char *err, size_t errlen)
 {
     struct ignis_textparse p;
     ignis_textparse_init(&p, body, len, fmt, mode);
@@ -69,10 +68,10 @@ static void next_is(struct ignis_textparse *p, enum ignis_textparse_entry want)
 }
 
 /* assert_str(expr, len, want): expr runs first (it usually sets len). */
-#define assert_str(expr, n, want)                                                              \
-    do {                                                                                       \
-        const char *s_ = (expr);                                                               \
-        check_str(s_, (n), (want));                                                            \
+#define assert_str(expr, n, want)                                                                  \
+    do {                                                                                           \
+        const char *s_ = (expr);                                                                   \
+        check_str(s_, (n), (want));                                                                \
     } while (0)
 static void check_str(const char *s, size_t n, const char *want)
 {
@@ -96,10 +95,8 @@ static void test_format_for_content_type(void **state)
                                                 "charset=utf-8"),
                      OM);
     assert_int_equal(ignis_textparse_format_for("Application/OpenMetrics-Text"), OM);
-    assert_int_equal(ignis_textparse_format_for("application/openmetrics-text;version=0.0.1"),
-                     OM);
-    assert_int_equal(ignis_textparse_format_for("text/plain; version=0.0.4; charset=utf-8"),
-                     PROM);
+    assert_int_equal(ignis_textparse_format_for("application/openmetrics-text;version=0.0.1"), OM);
+    assert_int_equal(ignis_textparse_format_for("text/plain; version=0.0.4; charset=utf-8"), PROM);
     assert_int_equal(ignis_textparse_format_for(""), PROM);
     assert_int_equal(ignis_textparse_format_for(NULL), PROM);
     assert_int_equal(ignis_textparse_format_for("application/json"), PROM);
@@ -244,8 +241,7 @@ static void test_prom_help_type_comment_entries(void **state)
     for (int i = 0; i < 4; i++) {
         next_is(&p, IGNIS_TP_SERIES);
         assert_int_equal(ignis_textparse_type(&p), IGNIS_METRIC_HISTOGRAM);
-        assert_str(ignis_textparse_family(&p, scratch, sizeof scratch, &len), len,
-                   "h_seconds");
+        assert_str(ignis_textparse_family(&p, scratch, sizeof scratch, &len), len, "h_seconds");
         assert_non_null(ignis_textparse_help(&p, scratch, sizeof scratch, &len));
         assert_false(ignis_textparse_is_created(&p));
     }
@@ -287,8 +283,7 @@ static void test_prom_quoted_utf8_names(void **state)
     size_t len;
     ignis_textparse_init(&p, b, strlen(b), PROM, STRICT);
     next_is(&p, IGNIS_TP_HELP);
-    assert_str(ignis_textparse_family(&p, scratch, sizeof scratch, &len), len,
-               "my.dotted.metric");
+    assert_str(ignis_textparse_family(&p, scratch, sizeof scratch, &len), len, "my.dotted.metric");
     next_is(&p, IGNIS_TP_TYPE);
     next_is(&p, IGNIS_TP_SERIES);
     assert_str(ignis_textparse_series(&p, &len), len,
@@ -377,8 +372,7 @@ static void test_values_special_and_rounding(void **state)
     assert_true(value_of("a -0\n", PROM) == 0 && signbit(value_of("a -0\n", PROM)));
     assert_true(value_of("a .5\n", PROM) == 0.5);
     assert_true(value_of("a 5.\n", PROM) == 5);
-    assert_true(value_of("a 0000000000000000000000000000000000000000001.2e-1\n", PROM) ==
-                0.12);
+    assert_true(value_of("a 0000000000000000000000000000000000000000001.2e-1\n", PROM) == 0.12);
     assert_error("a 1_000\n", PROM, SCRAPE, "line 1 col 3: invalid value \"1_000\"");
     assert_error("a 1e999\n", PROM, SCRAPE, "invalid value");
     assert_error("a +nan\n", PROM, SCRAPE, "invalid value");
@@ -404,8 +398,9 @@ static void test_prom_timestamps(void **state)
     ignis_textparse_fini(&p);
     assert_error("a 1 1.5\n", PROM, SCRAPE, "line 1 col 5: invalid timestamp \"1.5\"");
     assert_error("a 1 9223372036854775808\n", PROM, SCRAPE, "invalid timestamp");
-    assert_error("a 1 2 3\n", PROM, SCRAPE, "line 1 col 7: expected end of line after the "
-                                            "timestamp");
+    assert_error("a 1 2 3\n", PROM, SCRAPE,
+                 "line 1 col 7: expected end of line after the "
+                 "timestamp");
     assert_error("a 1\r\n", PROM, SCRAPE, "invalid value");
 }
 
@@ -525,6 +520,59 @@ static void test_om_family_metadata_created_and_timestamps(void **state)
     ignis_textparse_fini(&p);
 }
 
+static void test_om_created_lookahead(void **state)
+{
+    (void)state;
+    const char *b = "# TYPE c counter\n"
+                    "c_total{a=\"1\"} 3\n"
+                    "c_created{a=\"1\"} 1520430000.123\n"
+                    "c_total{a=\"2\"} 4\n"
+                    "c_total{a=\"3\"} 5\n"
+                    "c_created{a=\"3\"} 7\n"
+                    "# TYPE h histogram\n"
+                    "h_bucket{x=\"y\",le=\"1\"} 0\n"
+                    "h_bucket{le=\"+Inf\",x=\"y\"} 3\n"
+                    "h_count{x=\"y\"} 3\n"
+                    "h_sum{x=\"y\"} 2\n"
+                    "h_created{x=\"y\"} 1.5\n"
+                    "# TYPE s summary\n"
+                    "s{quantile=\"0.5\"} 1\n"
+                    "s_created 2\n"
+                    "# TYPE g gauge\n"
+                    "g 1\n"
+                    "# EOF\n";
+    struct ignis_textparse p;
+    int64_t ct = 0;
+    ignis_textparse_init(&p, b, strlen(b), OM, STRICT);
+    next_is(&p, IGNIS_TP_TYPE);
+    next_is(&p, IGNIS_TP_SERIES);
+    assert_true(ignis_textparse_created(&p, &ct));
+    assert_true(ct == 1520430000123LL);
+    next_is(&p, IGNIS_TP_SERIES); /* the look-ahead did not move the parser */
+    assert_true(ignis_textparse_is_created(&p));
+    assert_false(ignis_textparse_created(&p, &ct));
+    next_is(&p, IGNIS_TP_SERIES);
+    assert_false(ignis_textparse_created(&p, &ct)); /* a="2" has none; a="3"'s is not its */
+    next_is(&p, IGNIS_TP_SERIES);
+    assert_true(ignis_textparse_created(&p, &ct) && ct == 7000);
+    next_is(&p, IGNIS_TP_SERIES);
+    next_is(&p, IGNIS_TP_TYPE);
+    next_is(&p, IGNIS_TP_SERIES);
+    assert_true(ignis_textparse_created(&p, &ct) && ct == 1500);
+    for (int i = 0; i < 4; i++) {
+        next_is(&p, IGNIS_TP_SERIES);
+    }
+    next_is(&p, IGNIS_TP_TYPE);
+    next_is(&p, IGNIS_TP_SERIES);
+    assert_true(ignis_textparse_created(&p, &ct) && ct == 2000);
+    next_is(&p, IGNIS_TP_SERIES);
+    next_is(&p, IGNIS_TP_TYPE);
+    next_is(&p, IGNIS_TP_SERIES);
+    assert_false(ignis_textparse_created(&p, &ct)); /* gauges have none */
+    next_is(&p, IGNIS_TP_EOF);
+    ignis_textparse_fini(&p);
+}
+
 static void test_om_timestamp_saturates(void **state)
 {
     (void)state;
@@ -586,10 +634,10 @@ static void test_om_exemplar_limit_counts_code_points(void **state)
     (void)state;
     char ok[512], bad[512];
     /* "a" plus a value of 127 code points, the first a 3-byte snowman: 128 in all. */
-    snprintf(ok, sizeof ok,
-             "# TYPE a counter\na_total 1 # {a=\"\xe2\x98\x83%0126d\"} 1\n# EOF\n", 0);
-    snprintf(bad, sizeof bad,
-             "# TYPE a counter\na_total 1 # {a=\"\xe2\x98\x83%0127d\"} 1\n# EOF\n", 0);
+    snprintf(ok, sizeof ok, "# TYPE a counter\na_total 1 # {a=\"\xe2\x98\x83%0126d\"} 1\n# EOF\n",
+             0);
+    snprintf(bad, sizeof bad, "# TYPE a counter\na_total 1 # {a=\"\xe2\x98\x83%0127d\"} 1\n# EOF\n",
+             0);
     assert_int_equal(parse_s(ok, OM, STRICT), 1);
     assert_error(bad, OM, STRICT, "line 2 col 13: exemplar labels hold 129 code points");
     assert_int_equal(parse_s(bad, OM, SCRAPE), 1); /* Prometheus keeps the sample */
@@ -599,8 +647,9 @@ static void test_om_eof_rules(void **state)
 {
     (void)state;
     assert_int_equal(parse_s("a 1\n# EOF", OM, STRICT), 1);
-    assert_error("a 1\n", OM, SCRAPE, "line 2 col 1: unexpected end of input: the exposition "
-                                      "must end with # EOF");
+    assert_error("a 1\n", OM, SCRAPE,
+                 "line 2 col 1: unexpected end of input: the exposition "
+                 "must end with # EOF");
     assert_error("", OM, SCRAPE, "must end with # EOF");
     assert_error("a 1", OM, SCRAPE, "must end with # EOF");
     assert_error("a 1\n# EOF\nb 1\n", OM, SCRAPE, "line 2 col 6: unexpected data after # EOF");
@@ -695,9 +744,9 @@ static void test_om_all_types_accepted(void **state)
     struct ignis_textparse p;
     ignis_textparse_init(&p, b, strlen(b), OM, SCRAPE);
     static const enum ignis_metric_type want[] = {
-        IGNIS_METRIC_COUNTER,   IGNIS_METRIC_GAUGE,          IGNIS_METRIC_HISTOGRAM,
-        IGNIS_METRIC_GAUGEHISTOGRAM, IGNIS_METRIC_SUMMARY,   IGNIS_METRIC_STATESET,
-        IGNIS_METRIC_INFO,      IGNIS_METRIC_UNKNOWN};
+        IGNIS_METRIC_COUNTER,        IGNIS_METRIC_GAUGE,   IGNIS_METRIC_HISTOGRAM,
+        IGNIS_METRIC_GAUGEHISTOGRAM, IGNIS_METRIC_SUMMARY, IGNIS_METRIC_STATESET,
+        IGNIS_METRIC_INFO,           IGNIS_METRIC_UNKNOWN};
     size_t k = 0;
     enum ignis_textparse_entry e;
     while ((e = ignis_textparse_next(&p)) == IGNIS_TP_TYPE || e == IGNIS_TP_SERIES) {
@@ -788,8 +837,7 @@ static void test_gunzip_limit(void **state)
     assert_int_equal(ignis_gunzip_all(z, zn, n, &out, &len, err, sizeof err), 0);
     assert_int_equal(len, n);
     free(out);
-    assert_int_equal(ignis_gunzip_all(z, zn, n - 1, &out, &len, err, sizeof err),
-                     IGNIS_E_LIMIT);
+    assert_int_equal(ignis_gunzip_all(z, zn, n - 1, &out, &len, err, sizeof err), IGNIS_E_LIMIT);
     assert_null(out);
     assert_non_null(strstr(err, "size limit"));
     /* A bomb: 64 MiB of zeros stop at a 1 MiB limit without inflating the rest. */
@@ -823,16 +871,14 @@ static void test_gunzip_corrupt_truncated_and_multimember(void **state)
     assert_memory_equal(out, "first member\nsecond member\n", len);
     free(out);
     /* Truncated: the trailer is missing. */
-    assert_int_equal(ignis_gunzip_all(za, an - 4, 0, &out, &len, err, sizeof err),
-                     IGNIS_E_INVALID);
+    assert_int_equal(ignis_gunzip_all(za, an - 4, 0, &out, &len, err, sizeof err), IGNIS_E_INVALID);
     assert_non_null(strstr(err, "truncated"));
     /* Corrupt: not gzip at all. */
     assert_int_equal(ignis_gunzip_all("hello world", 11, 0, &out, &len, err, sizeof err),
                      IGNIS_E_INVALID);
     /* Corrupt: a flipped byte in the deflate data or the CRC. */
     za[an - 6] ^= 0xff;
-    assert_int_equal(ignis_gunzip_all(za, an, 0, &out, &len, err, sizeof err),
-                     IGNIS_E_INVALID);
+    assert_int_equal(ignis_gunzip_all(za, an, 0, &out, &len, err, sizeof err), IGNIS_E_INVALID);
     free(both);
     free(za);
     free(zb);
@@ -902,8 +948,8 @@ static void check_body(const char *name, bool typed_body)
     char err[512];
     long got = parse_all(b, n, PROM, SCRAPE, err, sizeof err);
     if (got != want) {
-        fail_msg("%s: scrape mode parsed %ld samples, the body has %ld lines of samples: %s",
-                 name, got, want, got < 0 ? err : "");
+        fail_msg("%s: scrape mode parsed %ld samples, the body has %ld lines of samples: %s", name,
+                 got, want, got < 0 ? err : "");
     }
     got = parse_all(b, n, PROM, STRICT, err, sizeof err);
     if (got != want) {
@@ -984,6 +1030,7 @@ int main(void)
         cmocka_unit_test(test_prom_strict_metadata_rules),
         cmocka_unit_test(test_prom_counter_created_sample),
         cmocka_unit_test(test_om_family_metadata_created_and_timestamps),
+        cmocka_unit_test(test_om_created_lookahead),
         cmocka_unit_test(test_om_timestamp_saturates),
         cmocka_unit_test(test_om_exemplars),
         cmocka_unit_test(test_om_exemplar_limit_counts_code_points),
