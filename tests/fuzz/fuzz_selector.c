@@ -13,12 +13,12 @@
 /* Regex work grows with input; longer inputs are cut for the regex checks. */
 #define FUZZ_MAX_REGEX 2048
 
-#define CHECK(cond)                                                                          \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            fprintf(stderr, "fuzz_selector: check failed: %s (line %d)\n", #cond, __LINE__); \
-            abort();                                                                         \
-        }                                                                                    \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_selector: check failed: %s (line %d)\n", #cond, __LINE__);       \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* The same pattern behind a leading (?s), which changes nothing in what it matches but
@@ -156,9 +156,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             struct ignis_selector b = {0};
             if (named) {
                 b.matchers = malloc(sizeof *b.matchers);
-                if (!b.matchers ||
-                    ignis_matcher_init(&b.matchers[0], IGNIS_MATCH_EQ, "__name__", 8, "m", 1,
-                                       NULL, 0) != 0) {
+                if (!b.matchers || ignis_matcher_init(&b.matchers[0], IGNIS_MATCH_EQ, "__name__", 8,
+                                                      "m", 1, NULL, 0) != 0) {
                     free(b.matchers);
                     continue;
                 }
