@@ -13,6 +13,12 @@
 #include <string.h>
 #include <ignis/selector.h>
 #include "base_internal.h"
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define IG_HAVE_VALGRIND_H 1
+#endif
+#endif
 
 /* Go's regexp refuses repeat counts above this (regexp/syntax: maximum repeat count). */
 #define RE2_MAX_REPEAT 1000
@@ -919,8 +925,13 @@ struct ignis_regex *ignis_regex_compile(const char *pattern, size_t pattern_len,
     }
     free(b.p);
     free(b.map);
-    /* JIT is an optimisation only: when it is missing or fails, the interpreter runs. */
-    (void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
+    /* JIT is an optimisation only: when it is missing or fails, the interpreter runs.
+     * Under valgrind the interpreter runs too: valgrind cannot follow JIT-generated code
+     * and reports its stack reads as uninitialised. */
+#ifdef IG_HAVE_VALGRIND_H
+    if (!RUNNING_ON_VALGRIND)
+#endif
+        (void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
 
     uint32_t caps = 0;
     pcre2_pattern_info(re->code, PCRE2_INFO_CAPTURECOUNT, &caps);

@@ -1,1 +1,55 @@
-# plugins/storage/tsdb/local.mk — (empty until its room has code)
+# plugins/storage/tsdb/local.mk — the tsdb storage plugin. Its rooms are built into a
+# convenience library so unit tests and the developer tool can link the internals.
+noinst_LTLIBRARIES += plugins/storage/tsdb/libtsdb.la
+plugins_storage_tsdb_libtsdb_la_SOURCES = \
+	plugins/storage/tsdb/enc.h plugins/storage/tsdb/enc.c \
+	plugins/storage/tsdb/crc32c.h plugins/storage/tsdb/crc32c.c \
+	plugins/storage/tsdb/chunkenc.h plugins/storage/tsdb/chunkenc.c \
+	plugins/storage/tsdb/fileutil.h plugins/storage/tsdb/fileutil.c \
+	plugins/storage/tsdb/chunks.h plugins/storage/tsdb/chunks.c \
+	plugins/storage/tsdb/index.h plugins/storage/tsdb/index.c \
+	plugins/storage/tsdb/meta.h plugins/storage/tsdb/meta.c \
+	plugins/storage/tsdb/block.h plugins/storage/tsdb/block.c \
+	plugins/storage/tsdb/wal.h plugins/storage/tsdb/wal.c \
+	plugins/storage/tsdb/record.h plugins/storage/tsdb/record.c \
+	plugins/storage/tsdb/checkpoint.h plugins/storage/tsdb/checkpoint.c
+plugins_storage_tsdb_libtsdb_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SNAPPY_CFLAGS) \
+	$(ZSTD_CFLAGS)
+plugins_storage_tsdb_libtsdb_la_LIBADD = sdk/libignis.la $(JANSSON_LIBS) $(SNAPPY_LIBS) \
+	$(ZSTD_LIBS) $(PTHREAD_LIBS) $(M_LIBS)
+
+TSDB_TEST_CC = $(IG_TEST_CC) -I$(top_srcdir)/plugins/storage/tsdb
+TSDB_TEST_LINK = plugins/storage/tsdb/libtsdb.la $(IG_TEST_LINK)
+
+check_PROGRAMS += tests/unit/plugins/test_tsdb_chunk
+UNIT_TESTS += tests/unit/plugins/test_tsdb_chunk
+TESTS += tests/unit/plugins/test_tsdb_chunk
+tests_unit_plugins_test_tsdb_chunk_SOURCES = tests/unit/plugins/test_tsdb_chunk.c
+tests_unit_plugins_test_tsdb_chunk_CFLAGS = $(TSDB_TEST_CC)
+tests_unit_plugins_test_tsdb_chunk_LDADD = $(TSDB_TEST_LINK)
+
+# The developer tool the integration tests drive (built for check, not installed).
+check_PROGRAMS += plugins/storage/tsdb/tsdbtool
+plugins_storage_tsdb_tsdbtool_SOURCES = plugins/storage/tsdb/tsdbtool.c
+plugins_storage_tsdb_tsdbtool_CFLAGS = $(AM_CFLAGS)
+plugins_storage_tsdb_tsdbtool_LDADD = plugins/storage/tsdb/libtsdb.la $(M_LIBS)
+
+TESTS += tests/integration/tsdb_promtool.sh
+EXTRA_DIST += tests/integration/tsdb_promtool.sh
+
+check_PROGRAMS += tests/unit/plugins/test_tsdb_block
+UNIT_TESTS += tests/unit/plugins/test_tsdb_block
+TESTS += tests/unit/plugins/test_tsdb_block
+tests_unit_plugins_test_tsdb_block_SOURCES = tests/unit/plugins/test_tsdb_block.c
+tests_unit_plugins_test_tsdb_block_CFLAGS = $(TSDB_TEST_CC)
+tests_unit_plugins_test_tsdb_block_LDADD = $(TSDB_TEST_LINK)
+
+check_PROGRAMS += tests/unit/plugins/test_tsdb_wal
+UNIT_TESTS += tests/unit/plugins/test_tsdb_wal
+TESTS += tests/unit/plugins/test_tsdb_wal
+tests_unit_plugins_test_tsdb_wal_SOURCES = tests/unit/plugins/test_tsdb_wal.c
+tests_unit_plugins_test_tsdb_wal_CFLAGS = $(TSDB_TEST_CC)
+tests_unit_plugins_test_tsdb_wal_LDADD = $(TSDB_TEST_LINK)
+
+TESTS += tests/integration/tsdb_wal.sh
+EXTRA_DIST += tests/integration/tsdb_wal.sh

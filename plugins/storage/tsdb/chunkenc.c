@@ -1,0 +1,420 @@
+/* plugins/storage/tsdb/chunkenc.c — bit stream and XOR chunk codec (see chunkenc.h).
+ * The bit layouts come from Prometheus' format docs (chunks.md, bstream.md): timestamps
+ * as a varint, then a uvarint delta, then delta-of-deltas in 1/16/20/24/68-bit buckets;
+ * values as 64 raw bits, then XOR with the previous value in Gorilla's windows. */
+#include "chunkenc.h"
+#include "enc.h"
+
+#include <stdlib.h>
+
+void bstream_init(struct bstream *s, size_t initial_cap, size_t max)
+{
+    s->buf = NULL;
+    s->len = 0;
+    s->cap = 0;
+    s->max = max ? max : SIZE_MAX;
+    s->free_bits = 0;
+    s->err = false;
+    if (initial_cap) {
+        s->buf = malloc(initial_cap);
+        if (s->buf)
+            s->cap = initial_cap;
+        else
+            s->err = true;
+    }
+}
+
+void bstream_free(struct bstream *s)
+{
+    free(s->buf);
+    s->buf = NULL;
+    s->len = s->cap = 0;
+    s->free_bits = 0;
+}
+
+/* Makes room for one more byte. */
+static bool bstream_grow(struct bstream *s)
+{
+    if (s->len < s->cap)
+        return true;
+    if (s->err || s->len >= s->max) {
+        s->err = true;
+        return false;
+    }
+    size_t ncap = s->cap ? s->cap * 2 : 32;
+    if (ncap > s->max)
+        ncap = s->max;
+    uint8_t *nb = realloc(s->buf, ncap);
+    if (!nb) {
+        s->err = true;
+        return false;
+    }
+    s->buf = nb;
+    s->cap = ncap;
+    return true;
+}
+
+void bstream_write_bit(struct bstream *s, unsigned bit)
+{
+    if (s->free_bits == 0) {
+        if (!bstream_grow(s))
+            return;
+        s->buf[s->len++] = 0;
+        s->free_bits = 8;
+    }
+    if (bit)
+        s->buf[s->len - 1] |= (uint8_t)(1u << (s->free_bits - 1));
+    s->free_bits--;
+}
+
+void bstream_write_byte(struct bstream *s, uint8_t b)
+{
+    if (!bstream_grow(s))
+        return;
+    if (s->free_bits == 0) {
+        s->buf[s->len++] = b;
+        return;
+    }
+    /* High bits fill the current byte, the rest starts a new one. */
+    s->buf[s->len - 1] |= (uint8_t)(b >> (8 - s->free_bits));
+    s->buf[s->len++] = (uint8_t)(b << s->free_bits);
+}
+
+void bstream_write_bits(struct bstream *s, uint64_t v, unsigned nbits)
+{
+    if (nbits == 0)
+        return;
+    if (nbits < 64)
+        v <<= 64 - nbits; /* left-align */
+    while (nbits >= 8) {
+        bstream_write_byte(s, (uint8_t)(v >> 56));
+        v <<= 8;
+        nbits -= 8;
+    }
+    while (nbits > 0) {
+        bstream_write_bit(s, (unsigned)(v >> 63));
+        v <<= 1;
+        nbits--;
+    }
+}
+
+bool breader_bits(struct breader *r, unsigned nbits, uint64_t *out)
+{
+    if (nbits == 0) {
+        *out = 0;
+        return true;
+    }
+    if (nbits > 64 || r->len * 8 - r->bitpos < nbits)
+        return false;
+    uint64_t v = 0;
+    size_t pos = r->bitpos;
+    unsigned need = nbits;
+    /* First the rest of the current byte, then whole bytes, then the head of the last. */
+    unsigned off = pos & 7;
+    if (off) {
+        unsigned avail = 8 - off;
+        uint8_t b = (uint8_t)(r->p[pos >> 3] & (0xffu >> off));
+        if (need < avail) {
+            v = b >> (avail - need);
+            r->bitpos += nbits;
+            *out = v;
+            return true;
+        }
+        v = b;
+        need -= avail;
+        pos += avail;
+    }
+    while (need >= 8) {
+        v = v << 8 | r->p[pos >> 3];
+        pos += 8;
+        need -= 8;
+    }
+    if (need)
+        v = v << need | (uint64_t)(r->p[pos >> 3] >> (8 - need));
+    r->bitpos += nbits;
+    *out = v;
+    return true;
+}
+
+bool breader_bit(struct breader *r, unsigned *bit)
+{
+    if (r->bitpos >= r->len * 8)
+        return false;
+    *bit = (r->p[r->bitpos >> 3] >> (7 - (r->bitpos & 7))) & 1;
+    r->bitpos++;
+    return true;
+}
+
+/* ---- XOR encoder ------------------------------------------------------------------ */
+
+int xor_enc_init(struct xor_enc *e, size_t initial_cap, size_t max)
+{
+    bstream_init(&e->s, initial_cap < 2 ? 2 : initial_cap, max);
+    e->n = 0;
+    e->t = 0;
+    e->v = 0;
+    e->tdelta = 0;
+    e->leading = 0xff;
+    e->trailing = 0;
+    bstream_write_byte(&e->s, 0);
+    bstream_write_byte(&e->s, 0);
+    return e->s.err ? -1 : 0;
+}
+
+void xor_enc_free(struct xor_enc *e)
+{
+    bstream_free(&e->s);
+}
+
+uint8_t *xor_enc_take(struct xor_enc *e, size_t *len)
+{
+    uint8_t *b = e->s.buf;
+    *len = e->s.len;
+    e->s.buf = NULL;
+    e->s.len = e->s.cap = 0;
+    e->s.free_bits = 0;
+    e->n = 0;
+    return b;
+}
+
+/* True when the signed value x fits the symmetric nbits range
+ * [-(2^(nbits-1) - 1), 2^(nbits-1)] that bstream.md describes. */
+static bool bit_range(int64_t x, unsigned nbits)
+{
+    int64_t hi = (int64_t)1 << (nbits - 1);
+    return -(hi - 1) <= x && x <= hi;
+}
+
+static void write_xor(struct xor_enc *e, uint64_t prev, uint64_t cur)
+{
+    struct bstream *s = &e->s;
+    uint64_t delta = prev ^ cur;
+    if (delta == 0) {
+        bstream_write_bit(s, 0);
+        return;
+    }
+    bstream_write_bit(s, 1);
+    unsigned lead = (unsigned)__builtin_clzll(delta);
+    unsigned trail = (unsigned)__builtin_ctzll(delta);
+    if (lead >= 32) /* the leading count has 5 bits */
+        lead = 31;
+    if (e->leading != 0xff && lead >= e->leading && trail >= e->trailing) {
+        /* Fits the previous window: control bit 0, then the window's bits. */
+        bstream_write_bit(s, 0);
+        bstream_write_bits(s, delta >> e->trailing, 64u - e->leading - e->trailing);
+        return;
+    }
+    e->leading = (uint8_t)lead;
+    e->trailing = (uint8_t)trail;
+    unsigned sig = 64 - lead - trail;
+    bstream_write_bit(s, 1);
+    bstream_write_bits(s, lead, 5);
+    /* 64 significant bits do not fit 6 bits: they are written as 0 and read back as 64. */
+    bstream_write_bits(s, sig, 6);
+    bstream_write_bits(s, delta >> trail, sig);
+}
+
+int xor_enc_append(struct xor_enc *e, int64_t t, double v)
+{
+    if (e->n == TSDB_CHUNK_MAX_SAMPLES || e->s.err)
+        return -1;
+    /* Remember where we were, so a failed growth leaves the chunk as it was. */
+    size_t len0 = e->s.len;
+    uint8_t free0 = e->s.free_bits;
+    uint8_t last0 = e->s.len ? e->s.buf[e->s.len - 1] : 0;
+    uint8_t lead0 = e->leading, trail0 = e->trailing;
+    uint64_t vbits = f64_bits(v);
+    uint64_t tdelta = e->tdelta;
+
+    if (e->n == 0) {
+        uint8_t tmp[UVARINT_MAX];
+        size_t k = varint_put(tmp, t);
+        for (size_t i = 0; i < k; i++)
+            bstream_write_byte(&e->s, tmp[i]);
+        bstream_write_bits(&e->s, vbits, 64);
+    } else if (e->n == 1) {
+        tdelta = (uint64_t)t - (uint64_t)e->t;
+        uint8_t tmp[UVARINT_MAX];
+        size_t k = uvarint_put(tmp, tdelta);
+        for (size_t i = 0; i < k; i++)
+            bstream_write_byte(&e->s, tmp[i]);
+        write_xor(e, e->v, vbits);
+    } else {
+        tdelta = (uint64_t)t - (uint64_t)e->t;
+        int64_t dod = (int64_t)(tdelta - e->tdelta);
+        struct bstream *s = &e->s;
+        if (dod == 0) {
+            bstream_write_bit(s, 0);
+        } else if (bit_range(dod, 14)) {
+            bstream_write_bits(s, 0x2, 2); /* 10 */
+            bstream_write_bits(s, (uint64_t)dod, 14);
+        } else if (bit_range(dod, 17)) {
+            bstream_write_bits(s, 0x6, 3); /* 110 */
+            bstream_write_bits(s, (uint64_t)dod, 17);
+        } else if (bit_range(dod, 20)) {
+            bstream_write_bits(s, 0xe, 4); /* 1110 */
+            bstream_write_bits(s, (uint64_t)dod, 20);
+        } else {
+            bstream_write_bits(s, 0xf, 4); /* 1111 */
+            bstream_write_bits(s, (uint64_t)dod, 64);
+        }
+        write_xor(e, e->v, vbits);
+    }
+    if (e->s.err) {
+        /* Undo: the growth failed part way. Keep the bytes we had. */
+        e->s.err = e->s.buf == NULL;
+        e->s.len = len0;
+        e->s.free_bits = free0;
+        if (len0)
+            e->s.buf[len0 - 1] = last0;
+        e->leading = lead0;
+        e->trailing = trail0;
+        return -1;
+    }
+    e->t = t;
+    e->v = vbits;
+    e->tdelta = tdelta;
+    e->n++;
+    be16_put(e->s.buf, e->n);
+    return 0;
+}
+
+/* ---- XOR decoder ------------------------------------------------------------------ */
+
+int xor_it_init(struct xor_it *it, const uint8_t *chunk, size_t len)
+{
+    it->err = false;
+    it->read = 0;
+    it->t = 0;
+    it->v = 0;
+    it->tdelta = 0;
+    it->leading = it->trailing = 0;
+    if (len < 2) {
+        it->total = 0;
+        it->err = true;
+        breader_init(&it->r, chunk, 0);
+        return -1;
+    }
+    it->total = be16_get(chunk);
+    breader_init(&it->r, chunk + 2, len - 2);
+    return 0;
+}
+
+static bool read_uvarint_bits(struct breader *r, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0, shift = 0; i < UVARINT_MAX; i++, shift += 7) {
+        uint64_t b;
+        if (!breader_bits(r, 8, &b))
+            return false;
+        if (i == UVARINT_MAX - 1 && b > 1)
+            return false;
+        v |= (b & 0x7f) << shift;
+        if (b < 0x80) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool read_xor(struct xor_it *it)
+{
+    unsigned bit;
+    if (!breader_bit(&it->r, &bit))
+        return false;
+    if (bit == 0)
+        return true; /* same value */
+    if (!breader_bit(&it->r, &bit))
+        return false;
+    if (bit == 1) {
+        uint64_t lead, sig;
+        if (!breader_bits(&it->r, 5, &lead) || !breader_bits(&it->r, 6, &sig))
+            return false;
+        if (sig == 0)
+            sig = 64;
+        if (lead + sig > 64)
+            return false;
+        it->leading = (uint8_t)lead;
+        it->trailing = (uint8_t)(64 - lead - sig);
+    } else if (it->leading + it->trailing >= 64) {
+        return false; /* reuse of a window never set */
+    }
+    unsigned sig = 64u - it->leading - it->trailing;
+    uint64_t bits;
+    if (!breader_bits(&it->r, sig, &bits))
+        return false;
+    it->v ^= bits << it->trailing;
+    return true;
+}
+
+int xor_it_next(struct xor_it *it, int64_t *t, double *v)
+{
+    if (it->err)
+        return -1;
+    if (it->read >= it->total)
+        return 0;
+    if (it->read == 0) {
+        uint64_t u;
+        if (!read_uvarint_bits(&it->r, &u) || !breader_bits(&it->r, 64, &it->v))
+            goto corrupt;
+        it->t = unzigzag(u);
+        /* Window "not set": any reuse before a new window is corrupt. */
+        it->leading = 64;
+        it->trailing = 0;
+    } else if (it->read == 1) {
+        if (!read_uvarint_bits(&it->r, &it->tdelta))
+            goto corrupt;
+        it->t = (int64_t)((uint64_t)it->t + it->tdelta);
+        if (!read_xor(it))
+            goto corrupt;
+    } else {
+        unsigned ones = 0, bit;
+        while (ones < 4) {
+            if (!breader_bit(&it->r, &bit))
+                goto corrupt;
+            if (!bit)
+                break;
+            ones++;
+        }
+        uint64_t dod = 0;
+        static const unsigned widths[5] = {0, 14, 17, 20, 64};
+        unsigned w = widths[ones];
+        if (w) {
+            uint64_t bits;
+            if (!breader_bits(&it->r, w, &bits))
+                goto corrupt;
+            if (w < 64 && bits > ((uint64_t)1 << (w - 1)))
+                bits -= (uint64_t)1 << w; /* the high part of the range is negative */
+            dod = bits;
+        }
+        it->tdelta += dod;
+        it->t = (int64_t)((uint64_t)it->t + it->tdelta);
+        if (!read_xor(it))
+            goto corrupt;
+    }
+    it->read++;
+    *t = it->t;
+    *v = f64_from_bits(it->v);
+    return 1;
+corrupt:
+    it->err = true;
+    return -1;
+}
+
+int xor_chunk_bounds(const uint8_t *chunk, size_t len, int64_t *mint, int64_t *maxt)
+{
+    struct xor_it it;
+    if (xor_it_init(&it, chunk, len) < 0)
+        return -1;
+    int64_t t;
+    double v;
+    int n = 0, rc;
+    while ((rc = xor_it_next(&it, &t, &v)) == 1) {
+        if (n == 0)
+            *mint = t;
+        *maxt = t;
+        n++;
+    }
+    return rc < 0 ? -1 : n;
+}
