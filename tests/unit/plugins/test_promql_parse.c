@@ -135,7 +135,7 @@ static void test_selectors(void **state)
               "1:1: parse error: vector selector must contain at least one non-empty matcher");
     parse_err("{}", "1:1: parse error: vector selector must contain at least one non-empty matcher");
     parse_err("foo{__name__=\"bar\"}",
-              "1:1: parse error: metric name must not be set twice: \"foo\" or \"bar\"");
+              "1:5: parse error: metric name must not be set twice: \"foo\" or \"bar\"");
 }
 
 static void test_range_offset_at(void **state)
