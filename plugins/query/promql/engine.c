@@ -105,9 +105,14 @@ static int finish_names(struct ev *ev, struct pq_value *v)
         struct ignis_label *ls = pq_alloc(ev->arena, (s->nls ? s->nls : 1) * sizeof *ls);
         if (!ls)
             return ev_oom(ev);
-        for (size_t j = 0; j < s->nls; j++)
-            if (!(s->ls[j].name_len == 8 && memcmp(s->ls[j].name, "__name__", 8) == 0))
-                ls[k++] = s->ls[j];
+        for (size_t j = 0; j < s->nls; j++) {
+            const struct ignis_label *l = &s->ls[j];
+            bool drop = l->name_len == 8 && (memcmp(l->name, "__name__", 8) == 0 ||
+                                             memcmp(l->name, "__type__", 8) == 0 ||
+                                             memcmp(l->name, "__unit__", 8) == 0);
+            if (!drop)
+                ls[k++] = *l;
+        }
         s->ls = ls;
         s->nls = k;
         s->hash = lbl_hash(s->ls, s->nls);

@@ -156,13 +156,20 @@ static bool name_in(const struct ignis_label *l, char *const *names, size_t n)
     return false;
 }
 
-static bool is_metric_name(const struct ignis_label *l)
+/* drop_metric 1: __name__; 2: also the type-and-unit labels (__type__, __unit__), which
+ * PromQL drops together with the name. */
+static bool is_metric_name(const struct ignis_label *l, int drop_metric)
 {
-    return l->name_len == 8 && memcmp(l->name, "__name__", 8) == 0;
+    if (l->name_len != 8)
+        return false;
+    if (memcmp(l->name, "__name__", 8) == 0)
+        return true;
+    return drop_metric > 1 &&
+           (memcmp(l->name, "__type__", 8) == 0 || memcmp(l->name, "__unit__", 8) == 0);
 }
 
 struct ignis_label *lbl_without(struct ev *ev, const struct ignis_label *ls, size_t n,
-                                char *const *names, size_t nnames, bool drop_metric,
+                                char *const *names, size_t nnames, int drop_metric,
                                 size_t *out_n)
 {
     struct ignis_label *o = pq_alloc(ev->arena, (n ? n : 1) * sizeof *o);
@@ -172,7 +179,7 @@ struct ignis_label *lbl_without(struct ev *ev, const struct ignis_label *ls, siz
     }
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (drop_metric && is_metric_name(&ls[i]))
+        if (drop_metric && is_metric_name(&ls[i], drop_metric))
             continue;
         if (name_in(&ls[i], names, nnames))
             continue;
@@ -577,6 +584,14 @@ static int select_raw(struct ev *ev, const struct pq_node *vs, int64_t mint, int
     return 0;
 }
 
+int ev_select_raw(struct ev *ev, const struct pq_node *vs, int64_t mint, int64_t maxt,
+                  bool keep_stale, struct rangearg *ra);
+int ev_select_raw(struct ev *ev, const struct pq_node *vs, int64_t mint, int64_t maxt,
+                  bool keep_stale, struct rangearg *ra)
+{
+    return select_raw(ev, vs, mint, maxt, keep_stale, ra);
+}
+
 void rangearg_free(struct rangearg *ra)
 {
     if (ra->owned) {
@@ -966,7 +981,7 @@ static uint64_t signature(struct ev *ev, const struct pq_node *n, const struct p
     if (n->bin.on)
         ls = lbl_keep(ev, s->ls, s->nls, n->bin.match.names, n->bin.match.n, &k);
     else
-        ls = lbl_without(ev, s->ls, s->nls, n->bin.match.names, n->bin.match.n, true, &k);
+        ls = lbl_without(ev, s->ls, s->nls, n->bin.match.names, n->bin.match.n, 1, &k);
     if (!ls)
         return 0;
     if (out_ls) {
@@ -1015,7 +1030,7 @@ static struct ignis_label *result_labels(struct ev *ev, const struct pq_node *n,
         if (n->bin.on)
             ls = lbl_keep(ev, ll, nll, n->bin.match.names, n->bin.match.n, &k);
         else
-            ls = lbl_without(ev, ll, nll, n->bin.match.names, n->bin.match.n, false, &k);
+            ls = lbl_without(ev, ll, nll, n->bin.match.names, n->bin.match.n, 0, &k);
     } else {
         ls = lbl_copy(ev, ll, 0);
         if (ls) {
@@ -1437,7 +1452,7 @@ static struct ignis_label *group_labels(struct ev *ev, const struct pq_node *n,
                                         const struct pq_series *s, size_t *k)
 {
     if (n->agg.without)
-        return lbl_without(ev, s->ls, s->nls, n->agg.grouping.names, n->agg.grouping.n, true, k);
+        return lbl_without(ev, s->ls, s->nls, n->agg.grouping.names, n->agg.grouping.n, 2, k);
     return lbl_keep(ev, s->ls, s->nls, n->agg.grouping.names, n->agg.grouping.n, k);
 }
 
@@ -1530,8 +1545,6 @@ static int eval_agg(struct ev *ev, const struct pq_node *n, struct pq_value *out
         int64_t ts = ev_step_ts(ev, k);
         size_t ns = vcur_at(&cur, &v, ts, smp);
         double param = pv.scalar ? pv.scalar[k] : 0;
-        if (ns == 0)
-            continue;
         if ((op == TK_TOPK || op == TK_BOTTOMK || op == TK_LIMITK) && isnan(param)) {
             ev_error(ev, IGNIS_QERR_EXECUTION, "Parameter value is NaN");
             goto out;
@@ -1540,6 +1553,8 @@ static int eval_agg(struct ev *ev, const struct pq_node *n, struct pq_value *out
             ev_error(ev, IGNIS_QERR_EXECUTION, "Ratio value is NaN");
             goto out;
         }
+        if (ns == 0)
+            continue;
         if (op == TK_QUANTILE && (param < 0 || param > 1 || isnan(param))) {
             char pb[64];
             struct pq_buf b = {0};

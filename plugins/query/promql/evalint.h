@@ -72,9 +72,10 @@ int val_scalar_alloc(struct ev *ev, struct pq_value *v);
 struct ignis_label *lbl_copy(struct ev *ev, const struct ignis_label *ls, size_t n);
 char *ev_strdup(struct ev *ev, const char *s, size_t n);
 const struct ignis_label *lbl_get(const struct ignis_label *ls, size_t n, const char *name);
-/* A copy of ls without the names given (and without __name__ when drop_name). */
+/* A copy of ls without the names given; drop_metric 1: and without __name__, 2: and
+ * without __name__, __type__ and __unit__. */
 struct ignis_label *lbl_without(struct ev *ev, const struct ignis_label *ls, size_t n,
-                                char *const *names, size_t nnames, bool drop_metric,
+                                char *const *names, size_t nnames, int drop_metric,
                                 size_t *out_n);
 /* A copy of ls keeping only the names given. */
 struct ignis_label *lbl_keep(struct ev *ev, const struct ignis_label *ls, size_t n,

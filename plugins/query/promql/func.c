@@ -186,8 +186,89 @@ static bool is_counter_name(const struct ignis_label *ls, size_t n, const char *
     return false;
 }
 
-/* Anchored windows: the newest sample at or before the window start (within the
- * lookback) stands in at the start, so no extrapolation is needed. */
+/* anchored and smoothed windows (promql-extended-range-selectors). lo..hi are the samples
+ * inside (wstart, wend]. anchored: the newest sample at or before wstart (within the
+ * lookback) stands in for the start, else the first sample inside; no extrapolation.
+ * smoothed: the (reset-corrected, for counters) values are interpolated linearly at both
+ * edges from the samples around them (within the lookback), or held flat where one side
+ * has none. Returns false when there is no result. For rate the caller divides. */
+static bool extended_window(const struct rawser *r, size_t lo, size_t hi, int64_t wstart,
+                            int64_t wend, int64_t lb, enum pq_fid id, bool anchored, double *out)
+{
+    size_t cnt = hi - lo;
+    bool counter = id != F_DELTA;
+    if (anchored) {
+        if (cnt == 0)
+            return false;
+        size_t first = lo;
+        if (lo > 0 && r->t[lo - 1] > wstart - lb)
+            first = lo - 1;
+        double c = 0;
+        if (id == F_CHANGES || id == F_RESETS) {
+            for (size_t j = first + 1; j < hi; j++) {
+                if (id == F_CHANGES && r->v[j] != r->v[j - 1] &&
+                    !(isnan(r->v[j]) && isnan(r->v[j - 1])))
+                    c++;
+                if (id == F_RESETS && r->v[j] < r->v[j - 1])
+                    c++;
+            }
+            *out = c;
+            return true;
+        }
+        double res = r->v[hi - 1] - r->v[first];
+        if (counter)
+            for (size_t j = first + 1; j < hi; j++)
+                if (r->v[j] < r->v[j - 1])
+                    res += r->v[j - 1];
+        *out = res;
+        return true;
+    }
+    bool hasa = lo > 0 && r->t[lo - 1] > wstart - lb;
+    bool hasb = hi < r->n && r->t[hi] < wend + lb;
+    if (cnt == 0 && !(hasa && hasb))
+        return false;
+    size_t first = hasa ? lo - 1 : lo;
+    size_t last = hasb ? hi : hi - 1;
+    /* reset-corrected values from first to last */
+    double corr = 0;
+    double vstart = 0, vend = 0;
+    double prev_raw = r->v[first];
+    double *cv = malloc((last - first + 1) * sizeof *cv);
+    if (!cv)
+        return false;
+    cv[0] = r->v[first];
+    for (size_t j = first + 1; j <= last; j++) {
+        if (counter && r->v[j] < prev_raw)
+            corr += prev_raw;
+        prev_raw = r->v[j];
+        cv[j - first] = r->v[j] + corr;
+    }
+    /* start */
+    if (hasa && r->t[first] == wstart) {
+        vstart = cv[0];
+    } else if (hasa) {
+        double f = (double)(wstart - r->t[first]) / (double)(r->t[first + 1] - r->t[first]);
+        vstart = cv[0] + (cv[1] - cv[0]) * f;
+    } else {
+        vstart = cv[0];
+    }
+    /* end: the last sample at or before wend, and the one after it */
+    if (cnt > 0 || hasa) {
+        size_t c = hi > 0 ? hi - 1 : 0; /* last sample <= wend */
+        if (hasb && c + 1 == hi) {
+            double f = (double)(wend - r->t[c]) / (double)(r->t[hi] - r->t[c]);
+            vend = cv[c - first] + (cv[hi - first] - cv[c - first]) * f;
+        } else {
+            vend = cv[c - first];
+        }
+    } else {
+        vend = cv[0];
+    }
+    free(cv);
+    *out = vend - vstart;
+    return true;
+}
+
 static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value *out)
 {
     enum pq_fid id = n->call.fn->id;
@@ -298,132 +379,11 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
             double val = 0;
             bool ok = true;
             if (ra.anchored || ra.smoothed) {
-                /* build the window with boundary points */
-                size_t need = cnt + 2;
-                if (need > tmpcap) {
-                    tmpcap = need * 2;
-                    double *nt = realloc(tmp, tmpcap * 2 * sizeof(double));
-                    if (!nt) {
-                        ev_oom(ev);
-                        goto done;
-                    }
-                    tmp = nt;
-                }
-                int64_t *bt = (int64_t *)(void *)(tmp + tmpcap);
-                double *bv = tmp;
-                size_t m = 0;
-                int64_t lb = ev->o->lookback_ms;
-                if (ra.anchored) {
-                    /* the newest sample at or before wstart within the lookback, else the
-                     * first one inside */
-                    if (lo > 0 && r->t[lo - 1] > wstart - lb) {
-                        bt[m] = wstart;
-                        bv[m] = r->v[lo - 1];
-                        m++;
-                    } else if (cnt > 0) {
-                        bt[m] = wstart;
-                        bv[m] = wv[0];
-                        m++;
-                    }
-                    for (size_t j = 0; j < cnt; j++) {
-                        bt[m] = wt[j];
-                        bv[m] = wv[j];
-                        m++;
-                    }
-                    if (m == 0) {
-                        continue;
-                    }
-                    if (id == F_CHANGES || id == F_RESETS) {
-                        double c = 0;
-                        for (size_t j = 1; j < m; j++) {
-                            if (id == F_CHANGES && bv[j] != bv[j - 1] &&
-                                !(isnan(bv[j]) && isnan(bv[j - 1])))
-                                c++;
-                            if (id == F_RESETS && bv[j] < bv[j - 1])
-                                c++;
-                        }
-                        val = c;
-                    } else {
-                        if (m < 2) {
-                            bt[m] = wend;
-                            bv[m] = bv[m - 1];
-                            m++;
-                        }
-                        double res = bv[m - 1] - bv[0];
-                        if (id != F_DELTA) {
-                            for (size_t j = 1; j < m; j++)
-                                if (bv[j] < bv[j - 1])
-                                    res += bv[j - 1];
-                        }
-                        val = id == F_RATE ? res / ((double)ra.range / 1000.0) : res;
-                    }
-                } else {
-                    /* smoothed: interpolate at both edges from the samples around them */
-                    long a = (long)lo - 1; /* last sample <= wstart */
-                    bool hasa = a >= 0 && r->t[a] > wstart - lb;
-                    size_t b = hi;         /* first sample > wend */
-                    bool hasb = b < r->n && r->t[b] < wend + lb;
-                    double vstart, vend;
-                    if (cnt == 0 && !(hasa && hasb))
-                        continue;
-                    if (cnt == 0 && !hasa)
-                        continue;
-                    /* value at wstart */
-                    size_t first_in = lo;
-                    if (hasa && first_in < r->n) {
-                        double f = (double)(wstart - r->t[a]) /
-                                   (double)(r->t[first_in] - r->t[a]);
-                        double y1 = r->v[first_in];
-                        if (id != F_DELTA && y1 < r->v[a])
-                            y1 += r->v[a];
-                        vstart = r->v[a] + (y1 - r->v[a]) * f;
-                    } else if (cnt > 0) {
-                        vstart = wv[0];
-                    } else {
-                        continue;
-                    }
-                    (void)vstart;
-                    /* value at wend */
-                    long last_in = (long)hi - 1;
-                    if (hasb && last_in >= 0) {
-                        double f = (double)(wend - r->t[last_in]) /
-                                   (double)(r->t[b] - r->t[last_in]);
-                        double y1 = r->v[b];
-                        if (id != F_DELTA && y1 < r->v[last_in])
-                            y1 += r->v[last_in];
-                        vend = r->v[last_in] + (y1 - r->v[last_in]) * f;
-                    } else if (last_in >= 0) {
-                        vend = r->v[last_in];
-                    } else {
-                        continue;
-                    }
-                    /* points: wstart, samples inside, wend */
-                    bt[m] = wstart;
-                    bv[m] = vstart;
-                    m++;
-                    for (size_t j = 0; j < cnt; j++) {
-                        if (wt[j] == wend)
-                            continue;
-                        bt[m] = wt[j];
-                        bv[m] = wv[j];
-                        m++;
-                    }
-                    bt[m] = wend;
-                    bv[m] = vend;
-                    m++;
-                    double res = bv[m - 1] - bv[0];
-                    if (id != F_DELTA) {
-                        for (size_t j = 1; j < m - 1; j++)
-                            if (bv[j] < bv[j - 1])
-                                res += bv[j - 1];
-                        /* a reset folded into the interpolated end value */
-                        if (m >= 2 && hasb && last_in >= 0 && r->v[b] < r->v[last_in])
-                            ;
-                        else if (m >= 2 && bv[m - 1] < bv[m - 2])
-                            res += bv[m - 2];
-                    }
-                    val = id == F_RATE ? res / ((double)ra.range / 1000.0) : res;
-                }
+                if (!extended_window(r, lo, hi, wstart, wend, ev->o->lookback_ms, id,
+                                     ra.anchored, &val))
+                    continue;
+                if (id == F_RATE)
+                    val /= (double)ra.range / 1000.0;
                 goto emit;
             }
             switch (id) {
@@ -597,6 +557,13 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
                 if (id == F_QUANTILE_OVER_TIME) {
                     val = pq_quantile(p1.scalar[k], tmp, cnt);
                 } else {
+                    bool nan = false;
+                    for (size_t j = 0; j < cnt; j++)
+                        nan = nan || isnan(wv[j]);
+                    if (nan) {
+                        val = NAN;
+                        break;
+                    }
                     double med = pq_quantile(0.5, tmp, cnt);
                     for (size_t j = 0; j < cnt; j++)
                         tmp[j] = fabs(wv[j] - med);
@@ -1012,8 +979,8 @@ static int eval_sort(struct ev *ev, const struct pq_node *n, struct pq_value *ou
     if (ev_eval(ev, n->call.args[0], out) < 0)
         return -1;
     if (ev->nsteps > 1 || ev->in->range) {
-        ev_warn(ev, n, "%s is ineffective for range queries since results are always ordered "
-                       "by labels", n->call.fn->name);
+        ev_warn(ev, n, "sort is ineffective for range queries since results are always ordered "
+                       "by labels");
         return 0;
     }
     struct sortctx_ent *e = malloc((out->n ? out->n : 1) * sizeof *e);
@@ -1253,7 +1220,7 @@ static int eval_histogram_fn(struct ev *ev, const struct pq_node *n, struct pq_v
         }
         valid[i] = true;
         size_t k;
-        struct ignis_label *gl = lbl_without(ev, s->ls, s->nls, le_name, 1, false, &k);
+        struct ignis_label *gl = lbl_without(ev, s->ls, s->nls, le_name, 1, 0, &k);
         if (!gl)
             goto out2;
         size_t before = groups.n;

@@ -36,3 +36,12 @@ tests_conformance_promql_SOURCES = tests/conformance/promql.c tests/unit/testhos
 tests_conformance_promql_CFLAGS = $(PQ_TEST_CFLAGS) -I$(top_srcdir)/tests/unit
 tests_conformance_promql_LDADD = plugins/query/promql/libpromql.la sdk/libignis.la \
 	$(LIBEVENT_LIBS) $(DL_LIBS) $(PTHREAD_LIBS) $(M_LIBS)
+
+# Fuzz target (tests/fuzz/README.md): make check replays it over seeds and crashers.
+check_PROGRAMS += tests/fuzz/fuzz_promql_replay
+tests_fuzz_fuzz_promql_replay_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz.h \
+	tests/fuzz/fuzz_promql.c
+tests_fuzz_fuzz_promql_replay_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/plugins/query/promql
+tests_fuzz_fuzz_promql_replay_LDADD = plugins/query/promql/libpromql.la sdk/libignis.la $(M_LIBS)
+TESTS += tests/fuzz/promql.sh
+EXTRA_DIST += tests/fuzz/promql.sh tests/fuzz/corpus/promql tests/fuzz/crashers/promql

@@ -3,6 +3,7 @@
  * indented form of /api/v1/format_query (lines longer than 100 columns are split). */
 #include "ast.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -194,6 +195,8 @@ static void print_node(struct pq_buf *b, const struct pq_node *n)
     case N_NUMBER:
         if (n->num.is_dur)
             pq_buf_duration(b, n->num.dur_ms);
+        else if (isinf(n->num.v) && n->num.v > 0)
+            pq_buf_puts(b, "Inf"); /* "+Inf" would read back as a unary + */
         else
             pq_buf_float_f(b, n->num.v);
         break;
