@@ -323,7 +323,7 @@ int pq_exec(const struct pq_engine_opts *o, const struct pq_exec_in *in, struct 
         if (ev.err == IGNIS_QERR_NONE && (v.type == PQ_T_VECTOR || v.type == PQ_T_MATRIX ||
                                           (v.type == PQ_T_SCALAR && in->range))) {
             if (finish_names(&ev, &v) == 0) {
-                if (out->type == IGNIS_VALUE_MATRIX)
+                if (out->type == IGNIS_VALUE_MATRIX && v.n > 1)
                     qsort(v.s, v.n, sizeof *v.s, cmp_series_labels);
                 out->series = v.s;
                 out->nseries = v.n;

@@ -1032,15 +1032,13 @@ static struct ignis_label *result_labels(struct ev *ev, const struct pq_node *n,
         else
             ls = lbl_without(ev, ll, nll, n->bin.match.names, n->bin.match.n, 0, &k);
     } else {
-        ls = lbl_copy(ev, ll, 0);
-        if (ls) {
-            ls = pq_alloc(ev->arena, (nll ? nll : 1) * sizeof *ls);
-            if (!ls) {
-                ev_oom(ev);
-                return NULL;
-            }
-            memcpy(ls, ll, nll * sizeof *ls);
+        ls = pq_alloc(ev->arena, (nll ? nll : 1) * sizeof *ls);
+        if (!ls) {
+            ev_oom(ev);
+            return NULL;
         }
+        if (nll)
+            memcpy(ls, ll, nll * sizeof *ls);
         k = nll;
     }
     if (!ls)
@@ -1095,6 +1093,7 @@ static int eval_vector_vector(struct ev *ev, const struct pq_node *n, struct pq_
     struct pq_sample *sl = NULL, *sr = NULL;
     struct sigent *el = NULL, *er = NULL;
     struct outmap om = {0};
+    uint64_t *sigL = NULL, *sigR = NULL;
     int rc = -1;
     if (vcur_init(ev, &cl, L) < 0 || vcur_init(ev, &cr, R) < 0)
         goto out;
@@ -1107,11 +1106,9 @@ static int eval_vector_vector(struct ev *ev, const struct pq_node *n, struct pq_
         goto out;
     }
     /* signatures per series, computed once */
-    uint64_t *sigL = malloc((L->n ? L->n : 1) * sizeof *sigL);
-    uint64_t *sigR = malloc((R->n ? R->n : 1) * sizeof *sigR);
+    sigL = malloc((L->n ? L->n : 1) * sizeof *sigL);
+    sigR = malloc((R->n ? R->n : 1) * sizeof *sigR);
     if (!sigL || !sigR) {
-        free(sigL);
-        free(sigR);
         ev_oom(ev);
         goto out;
     }
@@ -1280,9 +1277,9 @@ static int eval_vector_vector(struct ev *ev, const struct pq_node *n, struct pq_
         }
     }
     rc = ev->err == IGNIS_QERR_NONE ? 0 : -1;
+out:
     free(sigL);
     free(sigR);
-out:
     vcur_free(&cl);
     vcur_free(&cr);
     free(sl);
