@@ -222,6 +222,11 @@ struct ignis_label *lbl_set(struct ev *ev, const struct ignis_label *ls, size_t 
         ev_oom(ev);
         return NULL;
     }
+    /* the new pair may come from the query text: the result must not depend on it */
+    name = ev_strdup(ev, name, name_len);
+    value = ev_strdup(ev, value, value_len);
+    if (!name || !value)
+        return NULL;
     size_t k = 0;
     bool done = false;
     for (size_t i = 0; i < n; i++) {
@@ -864,8 +869,8 @@ int ev_eval(struct ev *ev, const struct pq_node *n, struct pq_value *out)
         return 0;
     case N_STRING:
         out->type = PQ_T_STRING;
-        out->str = n->str.s;
-        return 0;
+        out->str = ev_strdup(ev, n->str.s, n->str.len);
+        return out->str ? 0 : -1;
     case N_PAREN: return ev_eval(ev, n->paren.expr, out);
     case N_VECTOR: return ev_selector_points(ev, n, false, out);
     case N_MATRIX:
