@@ -341,7 +341,6 @@ struct pq_series *val_add_series(struct ev *ev, struct pq_value *v, struct ignis
 static int count_samples(struct ev *ev, uint64_t n)
 {
     ev->cur_samples += n;
-    ev->total_samples += n;
     if (ev->cur_samples > ev->peak_samples)
         ev->peak_samples = ev->cur_samples;
     if (ev->o->max_samples && ev->cur_samples > ev->o->max_samples)
@@ -578,6 +577,7 @@ static int select_raw(struct ev *ev, const struct pq_node *vs, int64_t mint, int
                 r->n++;
             }
             ra->counted += (uint64_t)got;
+            ev->total_samples += (uint64_t)got; /* read from storage */
             if (count_samples(ev, (uint64_t)got) < 0) {
                 ops->set_close(set);
                 return -1;

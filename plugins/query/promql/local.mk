@@ -50,6 +50,6 @@ check_PROGRAMS += tests/unit/plugins/test_promql_eval
 TESTS += tests/unit/plugins/test_promql_eval
 UNIT_TESTS += tests/unit/plugins/test_promql_eval
 tests_unit_plugins_test_promql_eval_SOURCES = tests/unit/plugins/test_promql_eval.c \
-	plugins/query/promql/plugin.c
-tests_unit_plugins_test_promql_eval_CFLAGS = $(PQ_TEST_CFLAGS)
-tests_unit_plugins_test_promql_eval_LDADD = $(PQ_TEST_LIBS) $(PTHREAD_LIBS)
+	plugins/query/promql/plugin.c tests/unit/testhost.c tests/unit/testhost.h
+tests_unit_plugins_test_promql_eval_CFLAGS = $(PQ_TEST_CFLAGS) -I$(top_srcdir)/tests/unit
+tests_unit_plugins_test_promql_eval_LDADD = $(PQ_TEST_LIBS) $(LIBEVENT_LIBS) $(PTHREAD_LIBS)

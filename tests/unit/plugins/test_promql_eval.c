@@ -15,6 +15,7 @@
 
 #include <ignis/plugin.h>
 #include "engine.h"
+#include "testhost.h"
 
 /* ---- a tiny storage ------------------------------------------------------------------ */
 
@@ -484,6 +485,79 @@ static void test_plugin_ops(void **state)
     ignis_config_free(cfg);
 }
 
+/* A sink that remembers the value of one sample family. */
+struct grab {
+    const char *family;
+    bool in;
+    double value;
+    bool seen;
+};
+
+static int grab_family(void *impl, const char *name, enum ignis_metric_type type,
+                       const char *help, const char *unit)
+{
+    (void)type;
+    (void)help;
+    (void)unit;
+    struct grab *g = impl;
+    g->in = strcmp(name, g->family) == 0;
+    return 0;
+}
+
+static int grab_sample(void *impl, const char *suffix, const struct ignis_label *ls, size_t n,
+                       double value, int64_t ts_ms)
+{
+    (void)suffix;
+    (void)ls;
+    (void)n;
+    (void)ts_ms;
+    struct grab *g = impl;
+    if (g->in && (!suffix || !*suffix || strcmp(suffix, "_total") == 0)) {
+        g->value = value;
+        g->seen = true;
+    }
+    return 0;
+}
+
+static double registry_value(const char *family)
+{
+    static const struct ignis_sink_ops sops = {sizeof sops, grab_family, grab_sample};
+    struct grab g = {.family = family};
+    struct ignis_sink *sink = ignis_sink_new(&sops, &g);
+    ignis_registry_write(ignis_registry_default(), sink);
+    ignis_sink_free(sink);
+    return g.seen ? g.value : -1;
+}
+
+static void test_self_metrics(void **state)
+{
+    (void)state;
+    const double v[] = {1, 2, 3};
+    add(&store, "up", NULL, NULL, 10000, v, 3);
+    struct testhost *th = testhost_new("promql");
+    const struct ignis_query_ops *ops = ignis_plugin.ops;
+    struct ignis_config *cfg = ignis_config_new(ignis_plugin.options, "test");
+    char err[256];
+    void *a = NULL, *b = NULL;
+    assert_int_equal(ops->create(testhost_host(th), cfg, &a, err, sizeof err), 0);
+    assert_int_equal(ops->create(testhost_host(th), cfg, &b, err, sizeof err), 0);
+    assert_true(registry_value("prometheus_engine_query_samples") == 0);
+    assert_true(registry_value("prometheus_engine_queries") == 0);
+    struct ignis_query_params p = {.size = sizeof p, .expr = "up", .start = 20000, .end = 20000,
+                                   .storage_ops = &tops, .storage = &store};
+    struct ignis_query *q = NULL;
+    assert_int_equal(ops->exec(b, &p, &q), 0);
+    ops->query_free(q);
+    assert_true(registry_value("prometheus_engine_query_samples") == 3);
+    /* the families stay while an instance lives, and go with the last one */
+    ops->destroy(a);
+    assert_true(registry_value("prometheus_engine_query_samples") == 3);
+    ops->destroy(b);
+    assert_true(registry_value("prometheus_engine_query_samples") == -1);
+    ignis_config_free(cfg);
+    testhost_free(th);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -496,6 +570,7 @@ int main(void)
         cmocka_unit_test_setup(test_limits_and_cancel, setup),
         cmocka_unit_test_setup(test_errors_and_annotations, setup),
         cmocka_unit_test_setup(test_plugin_ops, setup),
+        cmocka_unit_test_setup(test_self_metrics, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
