@@ -42,11 +42,13 @@ struct ig_http {
     char *prefix; /* "" for "/" */
     ig_http_observe_fn observe;
     void *observe_arg;
+    struct ignis_http_req *pending; /* requests not yet replied to */
 };
 
 struct ignis_http_req {
     struct ig_http *h;
-    struct evhttp_request *evreq;
+    struct ignis_http_req *prev, *next; /* in h->pending */
+    struct evhttp_request *evreq;       /* NULL once the client went away */
     const char *handler; /* route path for metrics; "" when none */
     char *handler_copy;
     char *path;
@@ -275,8 +277,29 @@ static void gather_params(struct ignis_http_req *r)
         parse_urlencoded(&r->params, body, n);
 }
 
+static void unlink_pending(struct ignis_http_req *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else if (r->h->pending == r)
+        r->h->pending = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    r->prev = r->next = NULL;
+}
+
+/* The client closed the connection before we replied: libevent frees its requests, so
+ * the handler's later reply must not touch them. */
+static void on_conn_close(struct evhttp_connection *conn, void *arg)
+{
+    (void)conn;
+    struct ignis_http_req *r = arg;
+    r->evreq = NULL;
+}
+
 static void finish(struct ignis_http_req *r, int status)
 {
+    unlink_pending(r);
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     double secs = (double)(now.tv_sec - r->start.tv_sec) +
@@ -302,6 +325,11 @@ static void dispatch(struct evhttp_request *evreq, void *arg)
     r->evreq = evreq;
     r->handler = "";
     TAILQ_INIT(&r->params);
+    r->next = h->pending;
+    if (h->pending)
+        h->pending->prev = r;
+    h->pending = r;
+    evhttp_connection_set_closecb(evhttp_request_get_connection(evreq), on_conn_close, r);
 
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(evreq);
     const char *raw = uri ? evhttp_uri_get_path(uri) : NULL;
@@ -420,6 +448,8 @@ const char *ig_http_param(struct ignis_http_req *req, const char *name)
 
 const char *ig_http_header(struct ignis_http_req *req, const char *name)
 {
+    if (!req->evreq)
+        return NULL;
     return evhttp_find_header(evhttp_request_get_input_headers(req->evreq), name);
 }
 
@@ -502,6 +532,11 @@ fail:
 void ig_http_reply(struct ignis_http_req *req, int status, const char *content_type,
                    struct evbuffer *body)
 {
+    if (!req->evreq) { /* the client is gone: nothing to send */
+        finish(req, 499);
+        return;
+    }
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req->evreq), NULL, NULL);
     struct evkeyvalq *oh = evhttp_request_get_output_headers(req->evreq);
     if (content_type)
         evhttp_add_header(oh, "Content-Type", content_type);
@@ -536,6 +571,15 @@ void ig_http_free(struct ig_http *h)
 {
     if (!h)
         return;
+    /* Requests never replied to (a handler that lost them) are dropped with the server. */
+    while (h->pending) {
+        struct ignis_http_req *r = h->pending;
+        if (r->evreq)
+            evhttp_connection_set_closecb(evhttp_request_get_connection(r->evreq), NULL, NULL);
+        r->evreq = NULL;
+        h->observe = NULL;
+        finish(r, 0);
+    }
     evhttp_free(h->http);
     for (size_t i = 0; i < h->nroutes; i++)
         free(h->routes[i].path);

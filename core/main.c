@@ -1,6 +1,7 @@
 /* core/main.c — ignisd: command-line flags, start-up, the event loop, reload (SIGHUP,
  * POST /-/reload) and shutdown (SIGTERM/SIGINT drain and exit 0). */
 #include <config.h>
+#include "core/api.h"
 #include "core/core.h"
 #include "core/http.h"
 #include "core/log.h"
@@ -234,6 +235,8 @@ static int add_core_routes(char *err, size_t errlen)
             return -1;
         }
     }
+    if (ig_api_routes(&core, core.http, err, errlen) != 0)
+        return -1;
     return ig_selfmetrics_routes(core.self, core.http, &core, err, errlen);
 }
 

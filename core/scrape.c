@@ -261,10 +261,7 @@ static void start_scrape(evutil_socket_t fd, short what, void *arg)
         return; /* the previous scrape is still running: skip this tick */
     /* The timestamp: the schedule's, when we are within the tolerance of it. */
     int64_t now = wall_ms();
-    int64_t ts = now;
-    if (t->prev_ts && llabs(now - (t->prev_ts + t->interval_ms)) <= m->tolerance_ms)
-        ts = t->prev_ts + t->interval_ms;
-    t->sched_ts = ts;
+    t->sched_ts = ig_scrape_align(now, t->prev_ts, t->interval_ms, m->tolerance_ms);
     t->last_scrape_ms = now;
     clock_gettime(CLOCK_MONOTONIC, &t->started);
     t->busy = true;
@@ -325,6 +322,18 @@ static void start_scrape(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+int64_t ig_scrape_align(int64_t now, int64_t prev, int64_t interval, int64_t tolerance)
+{
+    if (prev > 0 && llabs(now - (prev + interval)) <= tolerance)
+        return prev + interval;
+    return now;
+}
+
+int64_t ig_scrape_offset(uint64_t hash, uint64_t seed, int64_t interval)
+{
+    return interval > 0 ? (int64_t)((hash ^ seed) % (uint64_t)interval) : 0;
+}
+
 /* Starts (or restarts with new settings) the target's timer: the first scrape at the
  * next wall-clock time congruent to its offset modulo the interval, as Prometheus
  * spreads targets over the interval by a stable hash. */
@@ -340,7 +349,7 @@ static void schedule(struct target *t)
         return;
     }
     int64_t iv = t->interval_ms > 0 ? t->interval_ms : 60000;
-    t->offset_ms = (int64_t)((t->hash ^ t->pool->mgr->jitter_seed) % (uint64_t)iv);
+    t->offset_ms = ig_scrape_offset(t->hash, t->pool->mgr->jitter_seed, iv);
     int64_t now = wall_ms();
     int64_t wait = (t->offset_ms - now % iv + iv) % iv;
     tt->deadline = mono_ms() + wait;

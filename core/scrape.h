@@ -33,6 +33,13 @@ void ig_scrape_free(struct ig_scrape *s);
 void ig_scrape_targets_json(struct ig_scrape *s, struct evbuffer *out, const char *state,
                             const char *pool);
 
+/* The timestamp of a scrape starting at wall time now (ms): the schedule's (prev +
+ * interval) when now is within tolerance of it, else now. prev 0: no previous scrape. */
+int64_t ig_scrape_align(int64_t now, int64_t prev, int64_t interval, int64_t tolerance);
+/* A target's offset within its interval, from its hash and the server's jitter seed:
+ * scrapes happen at wall times congruent to it modulo the interval. */
+int64_t ig_scrape_offset(uint64_t hash, uint64_t seed, int64_t interval);
+
 /* Number of active targets (tests, self-metrics). */
 size_t ig_scrape_active_targets(const struct ig_scrape *s);
 

@@ -93,6 +93,7 @@ static struct cache_entry *cache_add(struct scrape_cache *c, uint64_t h, const c
     e->hash = h;
     e->raw = copy;
     e->raw_len = (uint32_t)len;
+    e->fresh = 1;
     c->len++;
     return e;
 }
@@ -102,6 +103,7 @@ static void cache_remove_at(struct scrape_cache *c, size_t i)
 {
     size_t mask = c->cap - 1;
     free(c->slots[i].raw);
+    c->slots[i].raw = NULL;
     c->slots[i].hash = 0;
     c->len--;
     for (size_t j = (i + 1) & mask; c->slots[j].hash; j = (j + 1) & mask) {
@@ -457,7 +459,13 @@ static void mark_unseen_stale(struct target *t, struct ignis_appender *a, int64_
     /* First the markers (refs stay valid), then the removals. */
     for (size_t i = 0; i < c->cap; i++) {
         struct cache_entry *e = &c->slots[i];
-        if (!e->hash || e->iter == t->iter || e->dropped || !e->ref)
+        if (!e->hash)
+            continue;
+        if (e->iter == t->iter) {
+            e->fresh = 0; /* kept by a completed scrape */
+            continue;
+        }
+        if (e->dropped || !e->ref || e->fresh)
             continue;
         if (e->explicit_ts && !t->pool->track_ts_staleness)
             continue;

@@ -28,6 +28,7 @@ struct cache_entry {
     uint32_t iter;      /* last scrape iteration that saw it */
     uint8_t dropped;    /* metric relabeling dropped it */
     uint8_t explicit_ts;/* the exposition gave it its own timestamp */
+    uint8_t fresh;      /* added by the scrape in progress: no stale marker if it fails */
 };
 
 struct scrape_cache {

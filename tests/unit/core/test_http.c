@@ -287,6 +287,30 @@ static void test_deferred_reply(void **state)
     stop(s);
 }
 
+/* A client that leaves before a deferred reply: the reply is dropped, the server lives. */
+static void test_client_gone_before_reply(void **state)
+{
+    (void)state;
+    struct srv *s = start(NULL);
+    for (int i = 0; i < 5; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+        const char *raw = "GET /defer HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_int_equal(write(fd, raw, strlen(raw)), (ssize_t)strlen(raw));
+        usleep(2000);
+        close(fd);
+    }
+    usleep(50000); /* the deferred replies fire for clients that are gone */
+    struct resp r;
+    get(s->port, "/a", &r);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    assert_int_equal(s->observed_status, 200);
+    stop(s);
+}
+
 static void test_duplicate_and_owner_removal(void **state)
 {
     (void)state;
@@ -318,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_gzip_when_accepted),
         cmocka_unit_test(test_route_prefix),
         cmocka_unit_test(test_deferred_reply),
+        cmocka_unit_test(test_client_gone_before_reply),
         cmocka_unit_test(test_duplicate_and_owner_removal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 enum ignis_textparse_format {
-    IGNIS_TEXTPARSE_PROMETHEUS = 0, /* text/plain; version=0.0.4 */
+    IGNIS_TEXTPARSE_PROMETHEUS = 0,  /* text/plain; version=0.0.4 */
     IGNIS_TEXTPARSE_OPENMETRICS = 1, /* application/openmetrics-text; version=1.0.0 */
 };
 
@@ -90,8 +90,8 @@ size_t ignis_textparse_label_count(const struct ignis_textparse *p);
  * values without escapes point into the body; unescaped ones are written into scratch
  * (scratch_len >= the length of the series bytes always suffices). Returns the number of
  * pairs written (label_count + 1), or -1 when max or scratch_len is too small. */
-int ignis_textparse_labels(const struct ignis_textparse *p, struct ignis_label *out,
-                           size_t max, char *scratch, size_t scratch_len);
+int ignis_textparse_labels(const struct ignis_textparse *p, struct ignis_label *out, size_t max,
+                           char *scratch, size_t scratch_len);
 
 /* An OpenMetrics exemplar on the current sample. */
 struct ignis_textparse_exemplar {
@@ -103,8 +103,7 @@ struct ignis_textparse_exemplar {
     int64_t ts_ms;
 };
 /* True and *ex filled when the current sample carries an exemplar. */
-bool ignis_textparse_exemplar(const struct ignis_textparse *p,
-                              struct ignis_textparse_exemplar *ex);
+bool ignis_textparse_exemplar(const struct ignis_textparse *p, struct ignis_textparse_exemplar *ex);
 /* The exemplar's labels, as ignis_textparse_labels() but without a __name__ pair.
  * Returns the number of pairs, or -1 when out or scratch is too small or there is no
  * exemplar. */
@@ -116,6 +115,12 @@ int ignis_textparse_exemplar_labels(const struct ignis_textparse *p, struct igni
  * the creation time in seconds, to be attached to the series with the same labels rather
  * than stored as a series of its own if the caller ingests created timestamps. */
 bool ignis_textparse_is_created(const struct ignis_textparse *p);
+/* For a sample of a counter, histogram or summary family: looks ahead, without moving
+ * the parser, through the rest of the sample's metric (the following samples with the same
+ * labels, le and quantile aside) for its "_created" sample, and returns true with the
+ * creation time in *ct_ms when there is one. The look-ahead costs up to the metric's
+ * sample count: call it once per metric (on its first sample), not on every bucket. */
+bool ignis_textparse_created(const struct ignis_textparse *p, int64_t *ct_ms);
 
 /* ---- Metadata -------------------------------------------------------------------------
  * On TYPE, HELP and UNIT entries these describe the line; on SERIES entries, the metric
@@ -131,8 +136,8 @@ const char *ignis_textparse_family(const struct ignis_textparse *p, char *scratc
 enum ignis_metric_type ignis_textparse_type(const struct ignis_textparse *p);
 /* The help text, unescaped (into scratch when it holds escapes); NULL when the family has
  * no HELP line or scratch is too small (scratch_len >= the raw length suffices). */
-const char *ignis_textparse_help(const struct ignis_textparse *p, char *scratch,
-                                 size_t scratch_len, size_t *len);
+const char *ignis_textparse_help(const struct ignis_textparse *p, char *scratch, size_t scratch_len,
+                                 size_t *len);
 /* The unit (OpenMetrics); NULL when none. Units hold no escapes. */
 const char *ignis_textparse_unit(const struct ignis_textparse *p, size_t *len);
 /* The text of a COMMENT entry after the '#' (raw). */
@@ -153,8 +158,7 @@ void ignis_gunzip_reset(struct ignis_gunzip *g, size_t limit);
 /* Inflates len more input bytes. Returns 0, IGNIS_E_LIMIT when the output would exceed the
  * limit, IGNIS_E_INVALID on corrupt input (or input after the end when not a new member),
  * IGNIS_E_NOMEM; err gets a message. After an error every call fails the same way. */
-int ignis_gunzip_feed(struct ignis_gunzip *g, const void *in, size_t len, char *err,
-                      size_t errlen);
+int ignis_gunzip_feed(struct ignis_gunzip *g, const void *in, size_t len, char *err, size_t errlen);
 /* Ends the input: 0 when the stream ended cleanly, IGNIS_E_INVALID when truncated. */
 int ignis_gunzip_finish(struct ignis_gunzip *g, char *err, size_t errlen);
 /* The output so far (NUL-terminated for convenience; *len excludes the NUL). Owned by g,
