@@ -1,6 +1,6 @@
 /* core/log.c — logfmt (or JSON) lines on stderr. A line is formatted into a stack
  * buffer and written with one write(2), so lines from threads never interleave. */
-#include "config.h"
+#include <config.h>
 #include "core/log.h"
 
 #include <stdio.h>

@@ -1,13 +1,14 @@
 # sdk/src/base.mk — libignis' base layer: label sets, RE2-syntax regexes on PCRE2,
-# series selectors and matchers, the typed config view; their unit tests and fuzz
-# targets.
-sdk_libignis_la_SOURCES += sdk/src/labels.c sdk/src/regex.c sdk/src/config.c sdk/src/selector.c \
-	sdk/src/base_internal.h
+# series selectors and matchers, the typed config view; their unit tests and the
+# selector fuzz target.
+sdk_libignis_la_SOURCES += sdk/src/labels.c sdk/src/regex.c sdk/src/config.c \
+	sdk/src/selector.c sdk/src/base_internal.h
 sdk_libignis_la_CFLAGS += $(XXHASH_CFLAGS)
 sdk_libignis_la_LIBADD += $(XXHASH_LIBS)
 
-# Unit tests (cmocka).
-BASE_UNIT = tests/unit/sdk/test_labels tests/unit/sdk/test_config_view
+# Unit tests (cmocka); also run under valgrind by make check-valgrind.
+BASE_UNIT = tests/unit/sdk/test_labels tests/unit/sdk/test_config_view \
+	tests/unit/sdk/test_regex tests/unit/sdk/test_selector
 check_PROGRAMS += $(BASE_UNIT)
 TESTS += $(BASE_UNIT)
 UNIT_TESTS += $(BASE_UNIT)
@@ -20,18 +21,10 @@ tests_unit_sdk_test_config_view_SOURCES = tests/unit/sdk/test_config_view.c
 tests_unit_sdk_test_config_view_CFLAGS = $(IG_TEST_CC)
 tests_unit_sdk_test_config_view_LDADD = $(IG_TEST_LINK)
 
-BASE_UNIT2 = tests/unit/sdk/test_regex
-check_PROGRAMS += $(BASE_UNIT2)
-TESTS += $(BASE_UNIT2)
-UNIT_TESTS += $(BASE_UNIT2)
 tests_unit_sdk_test_regex_SOURCES = tests/unit/sdk/test_regex.c
 tests_unit_sdk_test_regex_CFLAGS = $(IG_TEST_CC)
 tests_unit_sdk_test_regex_LDADD = $(IG_TEST_LINK) $(PTHREAD_LIBS)
 
-BASE_UNIT3 = tests/unit/sdk/test_selector
-check_PROGRAMS += $(BASE_UNIT3)
-TESTS += $(BASE_UNIT3)
-UNIT_TESTS += $(BASE_UNIT3)
 tests_unit_sdk_test_selector_SOURCES = tests/unit/sdk/test_selector.c
 tests_unit_sdk_test_selector_CFLAGS = $(IG_TEST_CC)
 tests_unit_sdk_test_selector_LDADD = $(IG_TEST_LINK)
@@ -44,5 +37,5 @@ tests_fuzz_fuzz_selector_replay_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz.h 
 tests_fuzz_fuzz_selector_replay_CFLAGS = $(AM_CFLAGS)
 tests_fuzz_fuzz_selector_replay_LDADD = sdk/libignis.la
 TESTS += tests/fuzz/selector.sh
-EXTRA_DIST += tests/fuzz/selector.sh tests/fuzz/README.md tests/fuzz/corpus/selector \
-	tests/fuzz/crashers/selector
+EXTRA_DIST += tests/fuzz/selector.sh tests/fuzz/selector.dict tests/fuzz/README.md \
+	tests/fuzz/corpus/selector tests/fuzz/crashers/selector

@@ -36,7 +36,7 @@ struct cfg_entry {
     size_t nstrs;
     struct ignis_label *labels; /* LABELS: strings owned, NUL-terminated */
     size_t nlabels;
-    struct ignis_config *group; /* GROUP, ANY */
+    struct ignis_config *group;  /* GROUP, ANY */
     struct ignis_config **elems; /* LIST */
     size_t nelems;
 };
@@ -70,16 +70,16 @@ static char *xstrdup(const char *s)
 
 #define MS_SECOND 1000LL
 #define MS_MINUTE (60 * MS_SECOND)
-#define MS_HOUR (60 * MS_MINUTE)
-#define MS_DAY (24 * MS_HOUR)
-#define MS_WEEK (7 * MS_DAY)
-#define MS_YEAR (365 * MS_DAY) /* Prometheus' year: always 365 days */
+#define MS_HOUR   (60 * MS_MINUTE)
+#define MS_DAY    (24 * MS_HOUR)
+#define MS_WEEK   (7 * MS_DAY)
+#define MS_YEAR   (365 * MS_DAY) /* Prometheus' year: always 365 days */
 
 static const struct {
     const char *name;
     int64_t ms;
 } dur_units[] = {
-    {"y", MS_YEAR}, {"w", MS_WEEK}, {"d", MS_DAY}, {"h", MS_HOUR},
+    {"y", MS_YEAR},   {"w", MS_WEEK},   {"d", MS_DAY}, {"h", MS_HOUR},
     {"m", MS_MINUTE}, {"s", MS_SECOND}, {"ms", 1},
 };
 #define N_DUR_UNITS (sizeof dur_units / sizeof dur_units[0])
@@ -173,7 +173,7 @@ static const struct {
     const char *name;
     unsigned shift;
 } size_units[] = {
-    {"B", 0},   {"KB", 10},  {"MB", 20},  {"GB", 30},  {"TB", 40},  {"PB", 50},  {"EB", 60},
+    {"B", 0},    {"KB", 10},  {"MB", 20},  {"GB", 30},  {"TB", 40},  {"PB", 50},  {"EB", 60},
     {"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40}, {"PiB", 50}, {"EiB", 60},
 };
 
@@ -320,11 +320,21 @@ static char *lr_string(struct lit_reader *r)
         if (*s == '\\' && s[1]) {
             s++;
             switch (*s) {
-            case 'n': *o++ = '\n'; break;
-            case 't': *o++ = '\t'; break;
-            case 'r': *o++ = '\r'; break;
-            case 'f': *o++ = '\f'; break;
-            default: *o++ = *s; break;
+            case 'n':
+                *o++ = '\n';
+                break;
+            case 't':
+                *o++ = '\t';
+                break;
+            case 'r':
+                *o++ = '\r';
+                break;
+            case 'f':
+                *o++ = '\f';
+                break;
+            default:
+                *o++ = *s;
+                break;
             }
             s++;
         } else {
@@ -668,8 +678,7 @@ static const struct cfg_entry *find_typed(const struct ignis_config *c, const ch
 }
 
 /* In a schema-less view, a key is created on first set with the setter's type. */
-static struct cfg_entry *find_or_add(struct ignis_config *c, const char *key,
-                                     enum ignis_opt_type t)
+static struct cfg_entry *find_or_add(struct ignis_config *c, const char *key, enum ignis_opt_type t)
 {
     struct cfg_entry *e = find(c, key);
     if (e || c->schema || !key)
@@ -780,10 +789,14 @@ size_t ignis_config_count(const struct ignis_config *c, const char *key)
     if (!e)
         return 0;
     switch (e->row->type) {
-    case IGNIS_OPT_STRINGS: return e->nstrs;
-    case IGNIS_OPT_LABELS: return e->nlabels;
-    case IGNIS_OPT_LIST: return e->nelems;
-    default: return 0;
+    case IGNIS_OPT_STRINGS:
+        return e->nstrs;
+    case IGNIS_OPT_LABELS:
+        return e->nlabels;
+    case IGNIS_OPT_LIST:
+        return e->nelems;
+    default:
+        return 0;
     }
 }
 
@@ -812,8 +825,7 @@ const struct ignis_config *ignis_config_group(const struct ignis_config *c, cons
     return e->group;
 }
 
-const struct ignis_config *ignis_config_at(const struct ignis_config *c, const char *key,
-                                           size_t i)
+const struct ignis_config *ignis_config_at(const struct ignis_config *c, const char *key, size_t i)
 {
     const struct cfg_entry *e = find_typed(c, key, IGNIS_OPT_LIST);
     return e && i < e->nelems ? e->elems[i] : NULL;
@@ -852,8 +864,8 @@ const char *ignis_config_key_at(const struct ignis_config *c, size_t i)
 
 /* ---- builders ----------------------------------------------------------------------- */
 
-int ignis_config_set(struct ignis_config *c, const char *key, const char *text,
-                     const char *where, char *err, size_t errlen)
+int ignis_config_set(struct ignis_config *c, const char *key, const char *text, const char *where,
+                     char *err, size_t errlen)
 {
     if (!c || !key) {
         set_err(err, errlen, "no setting named");
@@ -943,8 +955,7 @@ int ignis_config_set_int(struct ignis_config *c, const char *key, int64_t v, con
     return mark_set(e, where);
 }
 
-int ignis_config_set_float(struct ignis_config *c, const char *key, double v,
-                           const char *where)
+int ignis_config_set_float(struct ignis_config *c, const char *key, double v, const char *where)
 {
     struct cfg_entry *e = c ? find_or_add(c, key, IGNIS_OPT_FLOAT) : NULL;
     if (!e || e->row->type != IGNIS_OPT_FLOAT)

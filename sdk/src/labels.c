@@ -29,8 +29,7 @@ static int str_cmp(const char *a, size_t na, const char *b, size_t nb)
     return na < nb ? -1 : (na > nb ? 1 : 0);
 }
 
-int ignis_labels_cmp(const struct ignis_label *a, size_t na, const struct ignis_label *b,
-                     size_t nb)
+int ignis_labels_cmp(const struct ignis_label *a, size_t na, const struct ignis_label *b, size_t nb)
 {
     size_t n = na < nb ? na : nb;
     for (size_t i = 0; i < n; i++) {
@@ -75,8 +74,8 @@ int ignis_labels_sort(struct ignis_label *ls, size_t n)
     return 0;
 }
 
-const struct ignis_label *ignis_labels_get(const struct ignis_label *ls, size_t n,
-                                           const char *name, size_t name_len)
+const struct ignis_label *ignis_labels_get(const struct ignis_label *ls, size_t n, const char *name,
+                                           size_t name_len)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {

@@ -3,7 +3,7 @@
  * differ (\s, \v, octal escapes; Perl-only constructs refused), literal shapes are
  * recognised so the common `a|b|c`, `foo.*` and `.*foo.*` never reach PCRE2, and
  * Prometheus' replacement templates are expanded here. A compiled regex is immutable. */
-#define _GNU_SOURCE /* memmem */
+#define _GNU_SOURCE           /* memmem */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <pthread.h>
@@ -145,8 +145,7 @@ static int hexval(char c)
 
 static bool is_word(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
 /* Length of the UTF-8 sequence starting at p[i] (1 for anything odd). */
@@ -201,8 +200,8 @@ static size_t repeat_len(const char *p, size_t len, size_t i, long *lo, long *hi
 
 /* After a repetition operator ending just before p[j] (and its optional lazy `?`),
  * another operator is an error in RE2 (PCRE2 would read `*+` as possessive). */
-static int check_nested_repeat(const char *p, size_t len, size_t op_start, size_t j,
-                               char *err, size_t errlen)
+static int check_nested_repeat(const char *p, size_t len, size_t op_start, size_t j, char *err,
+                               size_t errlen)
 {
     long lo, hi;
     size_t rl = 0;
@@ -218,8 +217,8 @@ static int check_nested_repeat(const char *p, size_t len, size_t op_start, size_
 }
 
 /* Translates one escape at p[*i] == '\\'. */
-static int translate_escape(const char *p, size_t len, size_t *i, bool in_class,
-                            struct xbuf *b, char *err, size_t errlen)
+static int translate_escape(const char *p, size_t len, size_t *i, bool in_class, struct xbuf *b,
+                            char *err, size_t errlen)
 {
     size_t at = *i;
     if (at + 1 >= len) {
@@ -243,12 +242,22 @@ static int translate_escape(const char *p, size_t len, size_t *i, bool in_class,
         return 0;
     }
     switch (c) {
-    case 'a': case 'f': case 't': case 'n': case 'r':
-    case 'd': case 'D': case 'w': case 'W':
+    case 'a':
+    case 'f':
+    case 't':
+    case 'n':
+    case 'r':
+    case 'd':
+    case 'D':
+    case 'w':
+    case 'W':
         xput(b, p + at, 2, at);
         *i = at + 2;
         return 0;
-    case 'b': case 'B': case 'A': case 'z':
+    case 'b':
+    case 'B':
+    case 'A':
+    case 'z':
         if (in_class)
             goto bad;
         xput(b, p + at, 2, at);
@@ -298,7 +307,8 @@ static int translate_escape(const char *p, size_t len, size_t *i, bool in_class,
         *i = j;
         return 0;
     }
-    case 'p': case 'P': {
+    case 'p':
+    case 'P': {
         size_t j = at + 2;
         if (j >= len)
             goto bad;
@@ -380,8 +390,9 @@ static int check_group(const char *p, size_t len, size_t open, char *err, size_t
     if (n > 16)
         n = 16;
     if (j < len && (p[j] == ')' || p[j] == ':'))
-        set_err(err, errlen, "error parsing regexp: missing argument to flags: `%.*s` (at offset %zu)",
-                (int)n, p + open, open);
+        set_err(err, errlen,
+                "error parsing regexp: missing argument to flags: `%.*s` (at offset %zu)", (int)n,
+                p + open, open);
     else
         set_err(err, errlen,
                 "error parsing regexp: invalid or unsupported Perl syntax: `%.*s` (at offset %zu)",
@@ -416,6 +427,13 @@ static int translate(const char *p, size_t len, struct xbuf *b, char *err, size_
                     continue;
                 }
             }
+            if (c == '[') {
+                /* any other '[' in a class is literal in RE2; PCRE2 would read "[." and
+                 * "[=" as POSIX collating syntax */
+                XPUT_LIT(b, "\\[", i);
+                i++;
+                continue;
+            }
             if (c == ']')
                 in_class = false;
             xput(b, p + i, 1, i);
@@ -434,6 +452,12 @@ static int translate(const char *p, size_t len, struct xbuf *b, char *err, size_
             if (i < len && p[i] == ']') { /* a leading ] is literal */
                 xput(b, p + i, 1, i);
                 i++;
+            } else if (i < len && (p[i] == ':' || p[i] == '.' || p[i] == '=')) {
+                /* "[:alpha:]" outside brackets is a plain class in RE2, POSIX syntax
+                 * (an error) to PCRE2 */
+                xput(b, "\\", 1, i);
+                xput(b, p + i, 1, i);
+                i++;
             }
             continue;
         case '(':
@@ -449,7 +473,9 @@ static int translate(const char *p, size_t len, struct xbuf *b, char *err, size_
             xput(b, p + i, 1, i);
             i++;
             continue;
-        case '*': case '+': case '?': {
+        case '*':
+        case '+':
+        case '?': {
             size_t op = i;
             xput(b, p + i, 1, i);
             i++;
@@ -470,7 +496,8 @@ static int translate(const char *p, size_t len, struct xbuf *b, char *err, size_
                 continue;
             }
             if (lo > RE2_MAX_REPEAT || hi > RE2_MAX_REPEAT || (hi >= 0 && hi < lo)) {
-                set_err(err, errlen, "error parsing regexp: invalid repeat count: `%.*s` (at offset %zu)",
+                set_err(err, errlen,
+                        "error parsing regexp: invalid repeat count: `%.*s` (at offset %zu)",
                         (int)rl, p + i, i);
                 return -1;
             }
@@ -553,8 +580,8 @@ enum item_kind { IT_LIT, IT_STAR, IT_PLUS, IT_OTHER };
 struct branch {
     enum item_kind items[4];
     size_t nitems;
-    bool other;   /* something beyond the shapes we recognise */
-    char *lit;    /* the concatenated literal run(s) (only one run is kept: see shape) */
+    bool other; /* something beyond the shapes we recognise */
+    char *lit;  /* the concatenated literal run(s) (only one run is kept: see shape) */
     size_t lit_len;
     size_t nlitruns;
     char *pfx;
@@ -587,12 +614,30 @@ static size_t literal_char(const char *p, size_t len, size_t *i, char *out)
             return 0;
         char e = p[at + 1];
         switch (e) {
-        case 'a': out[0] = '\a'; *i = at + 2; return 1;
-        case 'f': out[0] = '\f'; *i = at + 2; return 1;
-        case 't': out[0] = '\t'; *i = at + 2; return 1;
-        case 'n': out[0] = '\n'; *i = at + 2; return 1;
-        case 'r': out[0] = '\r'; *i = at + 2; return 1;
-        case 'v': out[0] = '\v'; *i = at + 2; return 1;
+        case 'a':
+            out[0] = '\a';
+            *i = at + 2;
+            return 1;
+        case 'f':
+            out[0] = '\f';
+            *i = at + 2;
+            return 1;
+        case 't':
+            out[0] = '\t';
+            *i = at + 2;
+            return 1;
+        case 'n':
+            out[0] = '\n';
+            *i = at + 2;
+            return 1;
+        case 'r':
+            out[0] = '\r';
+            *i = at + 2;
+            return 1;
+        case 'v':
+            out[0] = '\v';
+            *i = at + 2;
+            return 1;
         default:
             if ((unsigned char)e < 0x80 && !is_word(e)) {
                 out[0] = e;
@@ -756,8 +801,8 @@ static int analyze(struct ignis_regex *re)
     /* Inline flags ((?i) and friends) can reach across alternatives: leave those
      * patterns to PCRE2 entirely. */
     for (size_t i = 0; i < len; i = skip_element(p, len, i)) {
-        if (p[i] == '(' && i + 2 < len && p[i + 1] == '?' && p[i + 2] != ':' &&
-            p[i + 2] != 'P' && p[i + 2] != '<') {
+        if (p[i] == '(' && i + 2 < len && p[i + 1] == '?' && p[i + 2] != ':' && p[i + 2] != 'P' &&
+            p[i + 2] != '<') {
             re->prefix = calloc(1, 1);
             return re->prefix ? 0 : -1;
         }
@@ -1048,8 +1093,7 @@ static pcre2_match_data *md_get(uint32_t pairs, bool *own)
 /* A subject PCRE2 can take in UTF mode: s itself when valid, otherwise a copy where
  * every byte that does not start a valid sequence reads as U+FFFD, as Go's regexp
  * decodes it. The copy lives in stack (when small) or in *heap (caller frees). */
-static const char *sanitize(const char *s, size_t len, char *stack, char **heap,
-                            size_t *out_len)
+static const char *sanitize(const char *s, size_t len, char *stack, char **heap, size_t *out_len)
 {
     *heap = NULL;
     *out_len = len;
@@ -1081,8 +1125,7 @@ static const char *sanitize(const char *s, size_t len, char *stack, char **heap,
 /* Runs PCRE2 on an already valid subject. Returns pcre2_match's result. */
 static int run(const struct ignis_regex *re, const char *s, size_t len, pcre2_match_data *md)
 {
-    int rc = pcre2_match(re->code, (PCRE2_SPTR)(s ? s : ""), len, 0, PCRE2_NO_UTF_CHECK, md,
-                         NULL);
+    int rc = pcre2_match(re->code, (PCRE2_SPTR)(s ? s : ""), len, 0, PCRE2_NO_UTF_CHECK, md, NULL);
     if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
         rc = pcre2_match(re->code, (PCRE2_SPTR)(s ? s : ""), len, 0,
                          PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md, NULL);
@@ -1174,8 +1217,8 @@ static void out_put(struct out *o, const char *s, size_t n)
  * dollar; $name and ${name} take the longest run of [A-Za-z0-9_] as the name; a name
  * of digits is a group number; an unknown or unset group expands to nothing; a `$`
  * not followed by a name is copied as is. So "$1x" is the (absent) group "1x". */
-long ignis_regex_replace(const struct ignis_regex *re, const char *s, size_t len,
-                         const char *tmpl, char *out, size_t outlen)
+long ignis_regex_replace(const struct ignis_regex *re, const char *s, size_t len, const char *tmpl,
+                         char *out, size_t outlen)
 {
     char stack[SANITIZE_STACK];
     char *heap;

@@ -165,15 +165,24 @@ static void skip_ws(struct parser *p)
 static size_t quote_cp(unsigned cp, char quote, char *o)
 {
     switch (cp) {
-    case '\a': return (size_t)sprintf(o, "\\a");
-    case '\b': return (size_t)sprintf(o, "\\b");
-    case '\f': return (size_t)sprintf(o, "\\f");
-    case '\n': return (size_t)sprintf(o, "\\n");
-    case '\r': return (size_t)sprintf(o, "\\r");
-    case '\t': return (size_t)sprintf(o, "\\t");
-    case '\v': return (size_t)sprintf(o, "\\v");
-    case '\\': return (size_t)sprintf(o, "\\\\");
-    default: break;
+    case '\a':
+        return (size_t)sprintf(o, "\\a");
+    case '\b':
+        return (size_t)sprintf(o, "\\b");
+    case '\f':
+        return (size_t)sprintf(o, "\\f");
+    case '\n':
+        return (size_t)sprintf(o, "\\n");
+    case '\r':
+        return (size_t)sprintf(o, "\\r");
+    case '\t':
+        return (size_t)sprintf(o, "\\t");
+    case '\v':
+        return (size_t)sprintf(o, "\\v");
+    case '\\':
+        return (size_t)sprintf(o, "\\\\");
+    default:
+        break;
     }
     if (cp == (unsigned char)quote)
         return (size_t)sprintf(o, "\\%c", quote);
@@ -354,15 +363,46 @@ static char *read_string(struct parser *p, size_t *out_len)
         int digits = 0, base = 0;
         unsigned long max = 0;
         switch (e) {
-        case 'a': out[n++] = '\a'; p->pos++; continue;
-        case 'b': out[n++] = '\b'; p->pos++; continue;
-        case 'f': out[n++] = '\f'; p->pos++; continue;
-        case 'n': out[n++] = '\n'; p->pos++; continue;
-        case 'r': out[n++] = '\r'; p->pos++; continue;
-        case 't': out[n++] = '\t'; p->pos++; continue;
-        case 'v': out[n++] = '\v'; p->pos++; continue;
-        case '\\': out[n++] = '\\'; p->pos++; continue;
-        case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7':
+        case 'a':
+            out[n++] = '\a';
+            p->pos++;
+            continue;
+        case 'b':
+            out[n++] = '\b';
+            p->pos++;
+            continue;
+        case 'f':
+            out[n++] = '\f';
+            p->pos++;
+            continue;
+        case 'n':
+            out[n++] = '\n';
+            p->pos++;
+            continue;
+        case 'r':
+            out[n++] = '\r';
+            p->pos++;
+            continue;
+        case 't':
+            out[n++] = '\t';
+            p->pos++;
+            continue;
+        case 'v':
+            out[n++] = '\v';
+            p->pos++;
+            continue;
+        case '\\':
+            out[n++] = '\\';
+            p->pos++;
+            continue;
+        case '0':
+        case '1':
+        case '2':
+        case '3':
+        case '4':
+        case '5':
+        case '6':
+        case '7':
             digits = 3;
             base = 8;
             max = 255;
@@ -428,8 +468,8 @@ bad:
 
 /* Appends a matcher to out, taking ownership of nothing (everything is copied). */
 static int add_matcher(struct parser *p, struct ignis_selector *out, size_t *cap,
-                       enum ignis_match_type type, const char *name, size_t nlen,
-                       const char *value, size_t vlen, size_t at, bool first)
+                       enum ignis_match_type type, const char *name, size_t nlen, const char *value,
+                       size_t vlen, size_t at, bool first)
 {
     if (out->n == *cap) {
         size_t nc = *cap ? *cap * 2 : 4;
@@ -455,8 +495,8 @@ static int add_matcher(struct parser *p, struct ignis_selector *out, size_t *cap
 
 /* Metric-name bookkeeping shared by the outer selector and the braces. */
 struct name_state {
-    const char *name; /* the name given, borrowed from the matcher that holds it */
-    bool given;       /* outside the braces or quoted inside them */
+    const char *name;   /* the name given, borrowed from the matcher that holds it */
+    bool given;         /* outside the braces or quoted inside them */
     size_t explicit_at; /* offset of an explicit __name__ matcher (+1), 0: none */
     char explicit_val[64];
 };
@@ -550,8 +590,7 @@ static int parse_braces(struct parser *p, struct ignis_selector *out, size_t *ca
             } else if (ns->given) {
                 rc = name_twice(p, item, ns->name, strlen(ns->name), lname, llen);
             } else if (ns->explicit_at) {
-                rc = name_twice(p, item, lname, llen, ns->explicit_val,
-                                strlen(ns->explicit_val));
+                rc = name_twice(p, item, lname, llen, ns->explicit_val, strlen(ns->explicit_val));
             } else {
                 rc = add_matcher(p, out, cap, IGNIS_MATCH_EQ, IGNIS_METRIC_NAME,
                                  sizeof IGNIS_METRIC_NAME - 1, lname, llen, item, true);
@@ -576,8 +615,7 @@ static int parse_braces(struct parser *p, struct ignis_selector *out, size_t *ca
                                p->pos + 1 < p->len ? rune_q(p, p->pos + 1, r) : "end of input");
             if (cc == '{')
                 return fail_at(p, p->pos, "unexpected left brace '{'");
-            if (!(is_alpha_(cc) || cc == '"' || cc == '\'' || cc == '`' || cc == ',' ||
-                  cc == '}'))
+            if (!(is_alpha_(cc) || cc == '"' || cc == '\'' || cc == '`' || cc == ',' || cc == '}'))
                 return fail_at(p, p->pos, "unexpected character inside braces: %s",
                                rune_q(p, p->pos, r));
             return fail_at(p, p->pos, "unexpected %s in label matching, expected %s",
@@ -679,8 +717,8 @@ static void format_err(const struct parser *p, bool line_col, char *err, size_t 
     snprintf(err, errlen, "%zu:%zu: parse error: %s", line, col, p->msg);
 }
 
-int ignis_selector_parse_braces(const char *s, size_t len, size_t *pos,
-                                struct ignis_selector *out, char *err, size_t errlen)
+int ignis_selector_parse_braces(const char *s, size_t len, size_t *pos, struct ignis_selector *out,
+                                char *err, size_t errlen)
 {
     struct parser p = {.s = s, .len = len, .pos = *pos};
     if (!s || p.pos >= len || s[p.pos] != '{') {
@@ -767,8 +805,8 @@ int ignis_selector_parse(const char *s, size_t len, struct ignis_selector *out, 
     if (p.pos < p.len) {
         char t = p.s[p.pos];
         if (is_alpha_(t) || t == '"' || t == '\'' || t == '`' || t == '{')
-            fail_at(&p, p.pos, "unexpected %s", t == '{' ? "left brace '{'"
-                                                         : describe(&p, p.pos, d, sizeof d));
+            fail_at(&p, p.pos, "unexpected %s",
+                    t == '{' ? "left brace '{'" : describe(&p, p.pos, d, sizeof d));
         else if (t == '}')
             fail_at(&p, p.pos, "unexpected right brace '}'");
         else

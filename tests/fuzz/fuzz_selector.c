@@ -13,12 +13,12 @@
 /* Regex work grows with input; longer inputs are cut for the regex checks. */
 #define FUZZ_MAX_REGEX 2048
 
-#define CHECK(cond)                                                                          \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            fprintf(stderr, "fuzz_selector: check failed: %s (line %d)\n", #cond, __LINE__); \
-            abort();                                                                         \
-        }                                                                                    \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_selector: check failed: %s (line %d)\n", #cond, __LINE__);       \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* The same pattern behind a leading (?s), which changes nothing in what it matches but
@@ -133,6 +133,61 @@ static void check_selector(const struct ignis_selector *sel)
     free(ls);
 }
 
+/* Writes s as a double-quoted selector string, every byte that is not plain printable
+ * ASCII as \xHH, so any byte string comes back unchanged. Returns the new offset. */
+static size_t put_quoted(char *o, size_t at, const char *s, size_t n)
+{
+    o[at++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+            at += (size_t)sprintf(o + at, "\\x%02x", c);
+        else
+            o[at++] = (char)c;
+    }
+    o[at++] = '"';
+    return at;
+}
+
+/* A parsed selector written back as {"name" op "value", ...} parses to the same
+ * matchers. */
+static void check_round_trip(const struct ignis_selector *sel)
+{
+    static const char *const ops[] = {"=", "!=", "=~", "!~"};
+    size_t cap = 8;
+    for (size_t i = 0; i < sel->n; i++)
+        cap += 4 * (sel->matchers[i].name_len + sel->matchers[i].value_len) + 16;
+    char *text = malloc(cap);
+    if (!text)
+        return;
+    size_t n = 0;
+    text[n++] = '{';
+    for (size_t i = 0; i < sel->n; i++) {
+        const struct ignis_matcher *m = &sel->matchers[i];
+        if (i)
+            text[n++] = ',';
+        n = put_quoted(text, n, m->name, m->name_len);
+        n += (size_t)sprintf(text + n, "%s", ops[m->type]);
+        n = put_quoted(text, n, m->value, m->value_len);
+    }
+    text[n++] = '}';
+    struct ignis_selector back;
+    char err[512];
+    if (ignis_selector_parse(text, n, &back, err, sizeof err) != 0) {
+        fprintf(stderr, "fuzz_selector: `%.*s` does not parse back: %s\n", (int)n, text, err);
+        abort();
+    }
+    CHECK(back.n == sel->n);
+    for (size_t i = 0; i < sel->n; i++) {
+        const struct ignis_matcher *a = &sel->matchers[i], *b = &back.matchers[i];
+        CHECK(a->type == b->type);
+        CHECK(a->name_len == b->name_len && memcmp(a->name, b->name, a->name_len) == 0);
+        CHECK(a->value_len == b->value_len && memcmp(a->value, b->value, a->value_len) == 0);
+    }
+    ignis_selector_free(&back);
+    free(text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *s = (const char *)data;
@@ -140,6 +195,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[512];
     if (ignis_selector_parse(s, size, &sel, err, sizeof err) == 0) {
         check_selector(&sel);
+        check_round_trip(&sel);
         ignis_selector_free(&sel);
     } else {
         CHECK(sel.n == 0 && sel.matchers == NULL);
@@ -156,9 +212,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             struct ignis_selector b = {0};
             if (named) {
                 b.matchers = malloc(sizeof *b.matchers);
-                if (!b.matchers ||
-                    ignis_matcher_init(&b.matchers[0], IGNIS_MATCH_EQ, "__name__", 8, "m", 1,
-                                       NULL, 0) != 0) {
+                if (!b.matchers || ignis_matcher_init(&b.matchers[0], IGNIS_MATCH_EQ, "__name__", 8,
+                                                      "m", 1, NULL, 0) != 0) {
                     free(b.matchers);
                     continue;
                 }

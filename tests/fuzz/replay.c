@@ -24,8 +24,7 @@ static int run_file(const char *path)
     }
     struct stat st;
     if (fstat(fileno(f), &st) != 0 || st.st_size < 0 || (uint64_t)st.st_size > REPLAY_MAX_INPUT) {
-        fprintf(stderr, "replay: %s: unreadable or larger than %u bytes\n", path,
-                REPLAY_MAX_INPUT);
+        fprintf(stderr, "replay: %s: unreadable or larger than %u bytes\n", path, REPLAY_MAX_INPUT);
         fclose(f);
         return -1;
     }

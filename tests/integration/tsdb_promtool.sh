@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # tests/integration/tsdb_promtool.sh — Ignis blocks and Prometheus' tools read each other:
 # a block written by the tsdb room reads back through `promtool tsdb dump` sample for
 # sample (tombstones applied), `promtool tsdb analyze` accepts it, and blocks made by

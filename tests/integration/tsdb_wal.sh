@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # tests/integration/tsdb_wal.sh — the tsdb room's write-ahead log against Prometheus'
 # own tools: a WAL we write (snappy and uncompressed, several segments) is read by
 # `promtool tsdb dump` sample for sample, and the WAL a real `prometheus` writes is read

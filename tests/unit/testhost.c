@@ -62,10 +62,14 @@ static struct testhost *TH(const struct ignis_host *h)
 static const char *level_name(enum ignis_log_level l)
 {
     switch (l) {
-    case IGNIS_LOG_DEBUG: return "debug";
-    case IGNIS_LOG_INFO: return "info";
-    case IGNIS_LOG_WARN: return "warn";
-    case IGNIS_LOG_ERROR: return "error";
+    case IGNIS_LOG_DEBUG:
+        return "debug";
+    case IGNIS_LOG_INFO:
+        return "info";
+    case IGNIS_LOG_WARN:
+        return "warn";
+    case IGNIS_LOG_ERROR:
+        return "error";
     }
     return "unknown";
 }
@@ -328,7 +332,7 @@ struct testhost *testhost_new(const char *name)
     atomic_store(&th->ready, true);
     struct ignis_host *h = &th->host;
     h->size = sizeof *h;
-    h->abi = IGNIS_ABI;
+    h->abi = (struct ignis_abi)IGNIS_ABI;
     h->log = th_log;
     h->log_enabled = th_log_enabled;
     h->event_base = th_event_base;

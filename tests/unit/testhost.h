@@ -30,7 +30,7 @@
 #include <stdint.h>
 #include <ignis/plugin.h>
 
-#define TESTHOST_QUEUE_MAX 1024
+#define TESTHOST_QUEUE_MAX  1024
 #define TESTHOST_LOOKUP_MAX 16
 
 struct testhost;

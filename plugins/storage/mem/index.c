@@ -326,12 +326,98 @@ struct series *index_find_labels(const struct index *ix, uint64_t hash,
 
 struct series *index_find_ref(const struct index *ix, uint64_t ref)
 {
-    size_t i = SIZE_MAX;
-    struct series *s;
-    while ((s = ptab_next(&ix->by_ref, mem_hash_u64(ref), &i)))
-        if (s->ref == ref)
+    uint64_t k = ref >> MEM_REFSEG_BITS;
+    if (k < ix->by_ref.base || k - ix->by_ref.base >= ix->by_ref.ndir)
+        return NULL;
+    const struct refseg *g = ix->by_ref.dir[k - ix->by_ref.base];
+    return g ? g->s[ref & (MEM_REFSEG - 1)] : NULL;
+}
+
+struct series *index_iter(const struct index *ix, uint64_t *it)
+{
+    const struct reftab *rt = &ix->by_ref;
+    if (*it < (uint64_t)rt->base << MEM_REFSEG_BITS)
+        *it = (uint64_t)rt->base << MEM_REFSEG_BITS;
+    for (;;) {
+        uint64_t k = (*it >> MEM_REFSEG_BITS) - rt->base;
+        if (k >= rt->ndir)
+            return NULL;
+        const struct refseg *g = rt->dir[k];
+        if (!g) {
+            *it = (k + rt->base + 1) << MEM_REFSEG_BITS;
+            continue;
+        }
+        struct series *s = g->s[*it & (MEM_REFSEG - 1)];
+        (*it)++;
+        if (s)
             return s;
-    return NULL;
+    }
+}
+
+static int reftab_put(struct reftab *rt, uint64_t ref, struct series *s)
+{
+    uint64_t k = ref >> MEM_REFSEG_BITS;
+    if (rt->ndir == 0)
+        rt->base = k;
+    if (k < rt->base)
+        return IGNIS_E_INVALID; /* refs only grow: cannot happen */
+    if (k - rt->base >= rt->ndir) {
+        size_t nn = k - rt->base + 1;
+        if (nn > rt->capdir) {
+            size_t cap = rt->capdir ? rt->capdir : 16;
+            while (cap < nn)
+                cap *= 2;
+            struct refseg **nd = realloc(rt->dir, cap * sizeof *nd);
+            if (!nd)
+                return IGNIS_E_NOMEM;
+            memset(nd + rt->capdir, 0, (cap - rt->capdir) * sizeof *nd);
+            rt->dir = nd;
+            rt->capdir = cap;
+        }
+        rt->ndir = nn; /* entries past ndir are always NULL */
+    }
+    struct refseg **gp = &rt->dir[k - rt->base];
+    if (!*gp && !(*gp = calloc(1, sizeof **gp)))
+        return IGNIS_E_NOMEM;
+    (*gp)->s[ref & (MEM_REFSEG - 1)] = s;
+    (*gp)->live++;
+    return 0;
+}
+
+static void reftab_del(struct reftab *rt, uint64_t ref)
+{
+    uint64_t k = ref >> MEM_REFSEG_BITS;
+    if (k < rt->base || k - rt->base >= rt->ndir)
+        return;
+    struct refseg **gp = &rt->dir[k - rt->base];
+    if (!*gp || !(*gp)->s[ref & (MEM_REFSEG - 1)])
+        return;
+    (*gp)->s[ref & (MEM_REFSEG - 1)] = NULL;
+    if (--(*gp)->live == 0) {
+        free(*gp);
+        *gp = NULL;
+    }
+    /* Drop leading empty segments once they are half the directory. */
+    size_t lead = 0;
+    while (lead < rt->ndir && !rt->dir[lead])
+        lead++;
+    if (lead == rt->ndir) {
+        free(rt->dir);
+        memset(rt, 0, sizeof *rt);
+    } else if (lead > 0 && lead * 2 >= rt->ndir) {
+        memmove(rt->dir, rt->dir + lead, (rt->ndir - lead) * sizeof *rt->dir);
+        memset(rt->dir + rt->ndir - lead, 0, lead * sizeof *rt->dir);
+        rt->ndir -= lead;
+        rt->base += lead;
+    }
+}
+
+static void reftab_free(struct reftab *rt)
+{
+    for (size_t k = 0; k < rt->ndir; k++)
+        free(rt->dir[k]);
+    free(rt->dir);
+    memset(rt, 0, sizeof *rt);
 }
 
 /* Adds s' ref to the postings of (name, value), creating the name and value entries. */
@@ -364,8 +450,7 @@ static int index_post(struct index *ix, struct sym *name, struct sym *value, uin
     return postings_add(&lv->p, ref);
 }
 
-struct series *index_add(struct index *ix, uint64_t hash, const struct ignis_label *ls,
-                         size_t n)
+struct series *index_add(struct index *ix, uint64_t hash, const struct ignis_label *ls, size_t n)
 {
     struct series *s = calloc(1, sizeof *s);
     if (!s)
@@ -388,7 +473,7 @@ struct series *index_add(struct index *ix, uint64_t hash, const struct ignis_lab
     s->ref = ++ix->next_ref;
     if (ptab_insert(&ix->by_hash, hash, s) != 0)
         goto fail_syms;
-    if (ptab_insert(&ix->by_ref, mem_hash_u64(s->ref), s) != 0) {
+    if (reftab_put(&ix->by_ref, s->ref, s) != 0) {
         ptab_remove(&ix->by_hash, hash, s);
         goto fail_syms;
     }
@@ -419,7 +504,7 @@ void index_unlink(struct index *ix, struct series *s)
 {
     if (index_find_ref(ix, s->ref) == s) {
         ix->nseries--;
-        ptab_remove(&ix->by_ref, mem_hash_u64(s->ref), s);
+        reftab_del(&ix->by_ref, s->ref);
     }
     ptab_remove(&ix->by_hash, s->hash, s);
     for (uint32_t i = 0; i < s->nls; i++) {
@@ -504,29 +589,12 @@ void index_free(struct index *ix)
         free(y);
     ptab_free(&ix->syms);
     ptab_free(&ix->by_hash);
-    ptab_free(&ix->by_ref);
+    reftab_free(&ix->by_ref);
     free(ix->all.ids);
     memset(ix, 0, sizeof *ix);
 }
 
 /* ---- selection ----------------------------------------------------------------------- */
-
-/* The meaning ignis_matcher_matches gives a matcher (an absent label has the empty value),
- * written here so selection needs nothing from libignis but the compiled regex. */
-static bool matcher_matches(const struct ignis_matcher *m, const char *s, size_t len)
-{
-    switch (m->type) {
-    case IGNIS_MATCH_EQ:
-        return m->value_len == len && (len == 0 || memcmp(m->value, s, len) == 0);
-    case IGNIS_MATCH_NE:
-        return !(m->value_len == len && (len == 0 || memcmp(m->value, s, len) == 0));
-    case IGNIS_MATCH_RE:
-        return m->re && ignis_regex_match(m->re, s, len);
-    case IGNIS_MATCH_NRE:
-        return !(m->re && ignis_regex_match(m->re, s, len));
-    }
-    return false;
-}
 
 /* A list of refs, borrowed from the index or owned. */
 struct plist {
@@ -666,9 +734,9 @@ static int regex_values(const struct index *ix, struct lname *ln, const struct i
     return 0;
 }
 
-/* The values of ln for which matcher_matches(m, value) == want. */
-static int matcher_values(const struct index *ix, struct lname *ln,
-                          const struct ignis_matcher *m, bool want, struct vals *vs)
+/* The values of ln for which ignis_matcher_matches(m, value) == want. */
+static int matcher_values(const struct index *ix, struct lname *ln, const struct ignis_matcher *m,
+                          bool want, struct vals *vs)
 {
     switch (m->type) {
     case IGNIS_MATCH_EQ:
@@ -685,7 +753,7 @@ static int matcher_values(const struct index *ix, struct lname *ln,
     size_t it = 0;
     struct lvalue *lv;
     while ((lv = ptab_iter(&ln->values, &it)))
-        if (matcher_matches(m, lv->value->s, lv->value->len) == want) {
+        if (ignis_matcher_matches(m, lv->value->s, lv->value->len) == want) {
             int rc = vals_add(vs, lv);
             if (rc)
                 return rc;
@@ -776,7 +844,7 @@ int index_select(struct index *ix, const struct ignis_matcher *ms, size_t n, uin
     for (size_t i = 0; i < n && !empty; i++) {
         const struct ignis_matcher *m = &ms[i];
         struct lname *ln = index_lname(ix, m->name, m->name_len);
-        bool me = matcher_matches(m, "", 0);
+        bool me = ignis_matcher_matches_empty(m);
         if (!ln) {
             empty = !me; /* nobody has the label: every series has the empty value */
             continue;

@@ -15,3 +15,10 @@ tests_unit_plugins_test_mem_SOURCES = tests/unit/plugins/test_mem.c tests/unit/t
 	tests/unit/testhost.h
 tests_unit_plugins_test_mem_CFLAGS = $(IG_TEST_CC)
 tests_unit_plugins_test_mem_LDADD = $(IG_TEST_LINK) $(LIBEVENT_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
+
+# Benchmark (make bench): series creation, append by ref + commit, select + read.
+EXTRA_PROGRAMS += tests/bench/bench_mem
+BENCHES += tests/bench/bench_mem
+tests_bench_bench_mem_SOURCES = tests/bench/bench_mem.c tests/unit/testhost.c tests/unit/testhost.h
+tests_bench_bench_mem_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_bench_bench_mem_LDADD = sdk/libignis.la $(LIBEVENT_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)

@@ -59,8 +59,8 @@ void series_labels(const struct series *s, struct ignis_label *buf)
 static const struct ignis_option options[] = {
     {"retention_time", IGNIS_OPT_DURATION, "0s",
      "drop samples older than the newest sample minus this (0s: keep everything)", NULL, 0},
-    {"max_series", IGNIS_OPT_INT, "0",
-     "refuse new series beyond this many (0: unlimited)", NULL, 0},
+    {"max_series", IGNIS_OPT_INT, "0", "refuse new series beyond this many (0: unlimited)", NULL,
+     0},
     {"max_exemplars", IGNIS_OPT_INT, "0",
      "exemplars kept, newest first, across all series (0: exemplar storage off)", NULL, 0},
     {NULL, IGNIS_OPT_END, NULL, NULL, NULL, 0},
@@ -79,7 +79,7 @@ static int read_settings(const struct ignis_config *cfg, struct settings *st, ch
     st->retention_ms = ignis_config_duration_ms(cfg, "retention_time");
     st->max_series = ignis_config_int(cfg, "max_series");
     st->max_exemplars = ignis_config_int(cfg, "max_exemplars");
-    const char *bad = st->retention_ms < 0   ? "retention_time"
+    const char *bad = st->retention_ms < 0    ? "retention_time"
                       : st->max_series < 0    ? "max_series"
                       : st->max_exemplars < 0 ? "max_exemplars"
                                               : NULL;
@@ -197,9 +197,9 @@ static void run_retention(struct mem *m)
     size_t ncand = 0, capcand = 0;
 
     pthread_rwlock_rdlock(&m->idx_lock);
-    size_t it = 0;
+    uint64_t it = 0;
     struct series *s;
-    while ((s = ptab_iter(&m->ix.by_ref, &it))) {
+    while ((s = index_iter(&m->ix, &it))) {
         pthread_mutex_t *mu = series_lock(m, s);
         pthread_mutex_lock(mu);
         long d = 0;
@@ -305,9 +305,9 @@ static void arm_timer(struct mem *m)
 
 static void mem_free(struct mem *m)
 {
-    size_t it = 0;
+    uint64_t it = 0;
     struct series *s;
-    while ((s = ptab_iter(&m->ix.by_ref, &it))) { /* symbols go with the index */
+    while ((s = index_iter(&m->ix, &it))) { /* symbols go with the index */
         series_free_data(s);
         free(s->ls);
         free(s);
@@ -339,6 +339,8 @@ static void mem_free(struct mem *m)
     pthread_mutex_destroy(&m->snap_mu);
     pthread_mutex_destroy(&m->ex_mu);
     pthread_mutex_destroy(&m->meta_mu);
+    appender_pool_free(m);
+    pthread_mutex_destroy(&m->pool_mu);
     free(m);
 }
 
@@ -366,6 +368,7 @@ static int mem_create(const struct ignis_host *host, const struct ignis_config *
     pthread_mutex_init(&m->snap_mu, NULL);
     pthread_mutex_init(&m->ex_mu, NULL);
     pthread_mutex_init(&m->meta_mu, NULL);
+    pthread_mutex_init(&m->pool_mu, NULL);
     if (ring_resize(m, (size_t)st.max_exemplars) != 0) {
         snprintf(err, errlen, "out of memory for %" PRId64 " exemplars", st.max_exemplars);
         mem_free(m);
@@ -376,8 +379,7 @@ static int mem_create(const struct ignis_host *host, const struct ignis_config *
     return 0;
 }
 
-static int mem_reconfigure(void *instance, const struct ignis_config *cfg, char *err,
-                           size_t errlen)
+static int mem_reconfigure(void *instance, const struct ignis_config *cfg, char *err, size_t errlen)
 {
     struct mem *m = instance;
     struct settings st;
@@ -414,9 +416,9 @@ static int mem_stats(void *instance, struct ignis_storage_stats *st)
     st->max_time = INT64_MIN;
     pthread_rwlock_rdlock(&m->idx_lock);
     st->num_series = m->ix.nseries;
-    size_t it = 0;
+    uint64_t it = 0;
     struct series *s;
-    while ((s = ptab_iter(&m->ix.by_ref, &it))) {
+    while ((s = index_iter(&m->ix, &it))) {
         pthread_mutex_t *mu = series_lock(m, s);
         pthread_mutex_lock(mu);
         st->num_chunks += s->nchunks;
@@ -434,14 +436,13 @@ static int mem_stats(void *instance, struct ignis_storage_stats *st)
     return 0;
 }
 
-static int mem_snapshot(void *instance, const char *dir, bool skip_head, char *name,
-                        size_t namelen)
+static int mem_snapshot(void *instance, const char *dir, bool skip_head, char *name, size_t namelen)
 {
     return IGNIS_E_NOTSUP; /* nothing on disk to snapshot */
 }
 
-static int mem_delete_series(void *instance, const struct ignis_matcher *ms, size_t n,
-                             int64_t mint, int64_t maxt)
+static int mem_delete_series(void *instance, const struct ignis_matcher *ms, size_t n, int64_t mint,
+                             int64_t maxt)
 {
     struct mem *m = instance;
     uint64_t *refs;
@@ -510,4 +511,3 @@ const struct ignis_plugin ignis_plugin = {
     .options = options,
     .ops = &ops,
 };
-

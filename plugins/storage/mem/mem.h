@@ -10,7 +10,8 @@
  *   series lock (striped: locks[ref % NLOCKS]) a series' chunks, hist, last sample and
  *              exemplar state; a series' ref, hash and labels never change after creation;
  *   snap_mu    seq/published counters, gc_epoch and the open querier/appender lists;
- *   ex_mu, meta_mu  the exemplar ring and the metadata table (leaves: nothing taken inside).
+ *   ex_mu, meta_mu, pool_mu  the exemplar ring, the metadata table, the appender pool
+ *              (leaves: nothing is taken inside them).
  */
 #ifndef MEM_H
 #define MEM_H
@@ -38,6 +39,11 @@
  * before commit; beyond it append returns IGNIS_E_LIMIT. 4 M samples is 20 times the
  * largest single scrape we aim at (200k series). */
 #define MEM_APPENDER_MAX (4u << 20)
+
+/* Appenders kept for reuse per instance, and the largest buffers (in samples) a pooled
+ * appender keeps: one scrape of a big target, so steady scraping allocates nothing. */
+#define MEM_APPENDER_POOL 16
+#define MEM_POOL_KEEP     (64u << 10)
 
 /* Prometheus caps an exemplar's label set at 128 UTF-8 characters (names and values). */
 #define MEM_EXEMPLAR_MAX_RUNES 128
@@ -173,12 +179,30 @@ struct lname {
     bool sorted_ok;
 };
 
+/* Series by ref: refs are handed out in increasing order, so a two-level array finds a
+ * series with two loads, and scrape-ordered lookups touch memory in order (a hash table
+ * here cost a cache miss per sample). A segment of MEM_REFSEG refs is freed when its last
+ * series goes, and leading empty segments are dropped from the directory, so memory
+ * follows the live refs; the worst case (one survivor per segment) is 8 KB per series. */
+#define MEM_REFSEG_BITS 10
+#define MEM_REFSEG      (1u << MEM_REFSEG_BITS)
+
+struct refseg {
+    uint32_t live;
+    struct series *s[MEM_REFSEG];
+};
+
+struct reftab {
+    struct refseg **dir; /* dir[k] holds refs of segment base + k; NULL when empty */
+    size_t base, ndir, capdir;
+};
+
 struct index {
-    struct ptab syms;      /* string hash -> struct sym */
-    struct ptab names;     /* name sym hash -> struct lname */
-    struct ptab by_hash;   /* label-set hash -> struct series */
-    struct ptab by_ref;    /* mixed ref -> struct series */
-    struct postings all;   /* every live series' ref */
+    struct ptab syms;    /* string hash -> struct sym */
+    struct ptab names;   /* name sym hash -> struct lname */
+    struct ptab by_hash; /* label-set hash -> struct series */
+    struct reftab by_ref;
+    struct postings all; /* every live series' ref */
     uint64_t next_ref;
     uint64_t nseries;
 };
@@ -193,9 +217,10 @@ int symp_cmp(const void *a, const void *b);
 struct series *index_find_labels(const struct index *ix, uint64_t hash,
                                  const struct ignis_label *ls, size_t n);
 struct series *index_find_ref(const struct index *ix, uint64_t ref);
+/* Iterates every live series in ref order: start with *it = 0; NULL at the end. */
+struct series *index_iter(const struct index *ix, uint64_t *it);
 /* Creates and indexes a series for the (validated, sorted) labels. NULL on NOMEM. */
-struct series *index_add(struct index *ix, uint64_t hash, const struct ignis_label *ls,
-                         size_t n);
+struct series *index_add(struct index *ix, uint64_t hash, const struct ignis_label *ls, size_t n);
 /* Removes s from the tables and marks the postings it is in dirty (its refs are dropped
  * by index_compact). Does not free s. */
 void index_unlink(struct index *ix, struct series *s);
@@ -280,6 +305,10 @@ struct mem {
 
     pthread_mutex_t meta_mu;
     struct ptab meta; /* name hash -> struct meta */
+
+    pthread_mutex_t pool_mu; /* (leaf) */
+    struct ignis_appender *pool[MEM_APPENDER_POOL];
+    size_t npool;
 };
 
 static inline pthread_mutex_t *series_lock(struct mem *m, const struct series *s)
@@ -305,14 +334,14 @@ void ex_slot_clear(struct ex_slot *e);
 /* ---- the ops table, by file ---------------------------------------------------------- */
 
 /* append.c */
+void appender_pool_free(struct mem *m); /* at destroy */
 struct ignis_appender *mem_appender(void *instance);
 int mem_append(struct ignis_appender *a, const struct ignis_label *labels, size_t n, int64_t t,
                double v, uint64_t *ref);
 size_t mem_append_refs(struct ignis_appender *a, const struct ignis_ref_sample *smp, size_t n,
                        int *errs);
-int mem_append_histogram(struct ignis_appender *a, uint64_t ref,
-                         const struct ignis_label *labels, size_t n, int64_t t,
-                         const struct ignis_histogram *h, uint64_t *ref_out);
+int mem_append_histogram(struct ignis_appender *a, uint64_t ref, const struct ignis_label *labels,
+                         size_t n, int64_t t, const struct ignis_histogram *h, uint64_t *ref_out);
 int mem_append_start_ts(struct ignis_appender *a, uint64_t ref, int64_t t, int64_t st);
 int mem_append_exemplar(struct ignis_appender *a, uint64_t ref, const struct ignis_exemplar *e);
 int mem_update_metadata(struct ignis_appender *a, uint64_t ref, const struct ignis_metadata *md);
@@ -326,11 +355,10 @@ int mem_select(struct ignis_querier *q, const struct ignis_matcher *ms, size_t n
 int mem_set_next(struct ignis_series_set *set, struct ignis_series *s);
 long mem_set_samples(struct ignis_series_set *set, int64_t mint, int64_t maxt,
                      struct ignis_sample_batch *b);
-int mem_set_chunk(struct ignis_series_set *set, int64_t mint, int64_t maxt,
-                  struct ignis_chunk *c);
+int mem_set_chunk(struct ignis_series_set *set, int64_t mint, int64_t maxt, struct ignis_chunk *c);
 void mem_set_close(struct ignis_series_set *set);
-int mem_label_names(struct ignis_querier *q, const struct ignis_matcher *ms, size_t n,
-                    size_t limit, void (*fn)(void *arg, const char *s, size_t len), void *arg);
+int mem_label_names(struct ignis_querier *q, const struct ignis_matcher *ms, size_t n, size_t limit,
+                    void (*fn)(void *arg, const char *s, size_t len), void *arg);
 int mem_label_values(struct ignis_querier *q, const char *name, size_t name_len,
                      const struct ignis_matcher *ms, size_t n, size_t limit,
                      void (*fn)(void *arg, const char *s, size_t len), void *arg);

@@ -142,7 +142,7 @@ void mem_set_close(struct ignis_series_set *set)
 }
 
 int mem_select(struct ignis_querier *q, const struct ignis_matcher *ms, size_t n,
-                      const struct ignis_select_hints *hints, struct ignis_series_set **out)
+               const struct ignis_select_hints *hints, struct ignis_series_set **out)
 {
     struct mem *m = q->m;
     *out = NULL;
@@ -219,7 +219,7 @@ int mem_set_next(struct ignis_series_set *set, struct ignis_series *s)
 }
 
 long mem_set_samples(struct ignis_series_set *set, int64_t mint, int64_t maxt,
-                            struct ignis_sample_batch *b)
+                     struct ignis_sample_batch *b)
 {
     if (!b || !b->t || !b->v || b->cap == 0)
         return IGNIS_E_INVALID;
@@ -254,8 +254,7 @@ long mem_set_samples(struct ignis_series_set *set, int64_t mint, int64_t maxt,
     return (long)out;
 }
 
-int mem_set_chunk(struct ignis_series_set *set, int64_t mint, int64_t maxt,
-                         struct ignis_chunk *c)
+int mem_set_chunk(struct ignis_series_set *set, int64_t mint, int64_t maxt, struct ignis_chunk *c)
 {
     return IGNIS_E_NOTSUP; /* mem keeps raw samples, no encoded chunks */
 }
@@ -307,9 +306,8 @@ static bool lvalue_seen(struct ignis_querier *q, const struct lvalue *lv)
 
 /* Strings handed to fn are symbols of series q may see: the querier's registration
  * keeps them alive after idx_lock is released, so fn runs without any lock held. */
-int mem_label_names(struct ignis_querier *q, const struct ignis_matcher *ms, size_t n,
-                           size_t limit, void (*fn)(void *arg, const char *s, size_t len),
-                           void *arg)
+int mem_label_names(struct ignis_querier *q, const struct ignis_matcher *ms, size_t n, size_t limit,
+                    void (*fn)(void *arg, const char *s, size_t len), void *arg)
 {
     struct mem *m = q->m;
     struct symvec sv = {0};
@@ -344,8 +342,8 @@ int mem_label_names(struct ignis_querier *q, const struct ignis_matcher *ms, siz
 }
 
 int mem_label_values(struct ignis_querier *q, const char *name, size_t name_len,
-                            const struct ignis_matcher *ms, size_t n, size_t limit,
-                            void (*fn)(void *arg, const char *s, size_t len), void *arg)
+                     const struct ignis_matcher *ms, size_t n, size_t limit,
+                     void (*fn)(void *arg, const char *s, size_t len), void *arg)
 {
     struct mem *m = q->m;
     struct symvec sv = {0};
@@ -387,8 +385,8 @@ static int cmp_meta(const void *a, const void *b)
 }
 
 int mem_metadata(void *instance, const char *metric, size_t limit,
-                        void (*fn)(void *arg, const char *metric, const struct ignis_metadata *md),
-                        void *arg)
+                 void (*fn)(void *arg, const char *metric, const struct ignis_metadata *md),
+                 void *arg)
 {
     struct mem *m = instance;
     struct meta **copies = NULL;
@@ -492,10 +490,10 @@ static struct ignis_label *dup_labels(const struct ignis_label *ls, size_t n)
 }
 
 int mem_exemplars(void *instance, const struct ignis_matcher *ms, size_t n, int64_t mint,
-                         int64_t maxt,
-                         void (*fn)(void *arg, const struct ignis_label *ls, size_t nls,
-                                    const struct ignis_exemplar *e),
-                         void *arg)
+                  int64_t maxt,
+                  void (*fn)(void *arg, const struct ignis_label *ls, size_t nls,
+                             const struct ignis_exemplar *e),
+                  void *arg)
 {
     struct mem *m = instance;
     struct reg reg; /* keeps the selected series alive while fn runs unlocked */
@@ -577,4 +575,3 @@ done:
     reg_del(m, &m->others, &reg);
     return rc;
 }
-

@@ -15,7 +15,8 @@ plugins_storage_tsdb_libtsdb_la_SOURCES = \
 	plugins/storage/tsdb/checkpoint.h plugins/storage/tsdb/checkpoint.c \
 	plugins/storage/tsdb/postings.h plugins/storage/tsdb/postings.c \
 	plugins/storage/tsdb/hchunks.h plugins/storage/tsdb/hchunks.c \
-	plugins/storage/tsdb/head.h plugins/storage/tsdb/head.c
+	plugins/storage/tsdb/head.h plugins/storage/tsdb/head.c \
+	plugins/storage/tsdb/db.h plugins/storage/tsdb/querier.c
 plugins_storage_tsdb_libtsdb_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SNAPPY_CFLAGS) \
 	$(ZSTD_CFLAGS) $(XXHASH_CFLAGS)
 plugins_storage_tsdb_libtsdb_la_LIBADD = sdk/libignis.la $(JANSSON_LIBS) $(SNAPPY_LIBS) \
@@ -82,3 +83,6 @@ tests_unit_plugins_test_tsdb_plugin_SOURCES = tests/unit/plugins/test_tsdb_plugi
 tests_unit_plugins_test_tsdb_plugin_CFLAGS = $(TSDB_TEST_CC)
 tests_unit_plugins_test_tsdb_plugin_LDADD = $(TSDB_TEST_LINK) $(LIBEVENT_LIBS) $(DL_LIBS) \
 	$(PTHREAD_LIBS)
+
+TESTS += tests/integration/tsdb_db.sh
+EXTRA_DIST += tests/integration/tsdb_db.sh

@@ -2,12 +2,15 @@
  * the head (head.c) in a Prometheus data directory. This file: options, the instance,
  * appenders, queriers and series sets, metadata and stats, the descriptor.
  *
+ * Queriers read the head and every block of the directory (querier.c), so a directory
+ * that Prometheus wrote is read whole.
+ *
  * Not offered yet (documented return codes): native histograms, exemplars, snapshots,
- * deletion (IGNIS_E_NOTSUP). Blocks already in the directory are not read by queriers yet;
- * compaction and retention are not run yet. append_start_ts checks the ref and keeps
- * nothing. */
+ * deletion (IGNIS_E_NOTSUP). Compaction and retention are not run yet. append_start_ts
+ * checks the ref and keeps nothing. */
 #define _GNU_SOURCE
 #include "chunkenc.h"
+#include "db.h"
 #include "enc.h"
 #include "head.h"
 #include "index.h"
@@ -47,6 +50,7 @@ struct meta_entry {
 struct tsdb {
     const struct ignis_host *host;
     struct head *head;
+    struct db db;
     char *path;
     pthread_mutex_t meta_mu;
     struct meta_entry *meta;
@@ -58,24 +62,13 @@ struct ignis_appender {
     struct head_app *a;
 };
 
+/* The ABI's querier and series set are the db's (querier.c). */
 struct ignis_querier {
-    struct tsdb *db;
-    int64_t mint, maxt;
+    struct dbq *q;
 };
 
 struct ignis_series_set {
-    struct ignis_querier *q;
-    struct plist refs;
-    size_t next;
-    size_t limit;
-    struct head_series_view v;
-    bool have;
-    /* set_samples state */
-    size_t s_chunk;
-    bool s_in_chunk;
-    struct xor_it it;
-    /* set_chunk state */
-    size_t c_chunk;
+    struct dbset *s;
 };
 
 static void head_logger(void *arg, int level, const char *msg)
@@ -125,6 +118,20 @@ static int create(const struct ignis_host *host, const struct ignis_config *cfg,
         free(db);
         return IGNIS_E_IO;
     }
+    db->db.dir = db->path;
+    db->db.head = db->head;
+    db->db.log = o.log;
+    db->db.log_arg = db;
+    pthread_mutex_init(&db->db.mu, NULL);
+    if (db_load_blocks(&db->db, err, errlen) < 0) {
+        db_close_blocks(&db->db);
+        pthread_mutex_destroy(&db->db.mu);
+        head_close(db->head);
+        pthread_mutex_destroy(&db->meta_mu);
+        free(db->path);
+        free(db);
+        return IGNIS_E_IO;
+    }
     if (host && host->set_ready)
         host->set_ready(host, true);
     *instance = db;
@@ -148,6 +155,8 @@ static void destroy(void *instance)
     struct tsdb *db = instance;
     if (!db)
         return;
+    db_close_blocks(&db->db);
+    pthread_mutex_destroy(&db->db.mu);
     head_close(db->head);
     for (size_t i = 0; i < db->nmeta; i++) {
         free(db->meta[i].name);
@@ -300,12 +309,14 @@ static void rollback(struct ignis_appender *a)
 
 static struct ignis_querier *querier(void *instance, int64_t mint, int64_t maxt)
 {
+    struct tsdb *db = instance;
     struct ignis_querier *q = calloc(1, sizeof *q);
     if (!q)
         return NULL;
-    q->db = instance;
-    q->mint = mint;
-    q->maxt = maxt;
+    if (!(q->q = dbq_open(&db->db, mint, maxt))) {
+        free(q);
+        return NULL;
+    }
     return q;
 }
 
@@ -315,144 +326,64 @@ static int select_series(struct ignis_querier *q, const struct ignis_matcher *ms
     struct ignis_series_set *set = calloc(1, sizeof *set);
     if (!set)
         return IGNIS_E_NOMEM;
-    set->q = q;
-    int rc = head_select(q->db->head, ms, n, q->mint, q->maxt, &set->refs);
+    int rc = dbq_select(q->q, ms, n, hints ? hints->limit : 0, &set->s);
     if (rc) {
         free(set);
         return rc;
     }
-    set->limit = hints ? hints->limit : 0;
     *out = set;
     return 0;
 }
 
 static int set_next(struct ignis_series_set *set, struct ignis_series *s)
 {
-    for (;;) {
-        if (set->next >= set->refs.n || (set->limit && set->next >= set->limit))
-            return 0;
-        uint64_t ref = set->refs.v[set->next++];
-        int rc = head_series(set->q->db->head, ref, set->q->mint, set->q->maxt, &set->v);
-        if (rc == IGNIS_E_NOTFOUND)
-            continue; /* gone since select */
-        if (rc)
-            return rc;
-        set->have = true;
-        set->s_chunk = 0;
-        set->s_in_chunk = false;
-        set->c_chunk = 0;
-        s->labels = set->v.ls;
-        s->nlabels = set->v.nls;
-        s->ref = ref;
-        return 1;
-    }
+    return dbset_next(set->s, &s->labels, &s->nlabels, &s->ref);
 }
 
 static long set_samples(struct ignis_series_set *set, int64_t mint, int64_t maxt,
                         struct ignis_sample_batch *b)
 {
-    if (!set->have)
-        return 0;
-    size_t n = 0;
-    while (n < b->cap) {
-        if (!set->s_in_chunk) {
-            /* Next chunk that overlaps [mint, maxt]. */
-            while (set->s_chunk < set->v.nchks &&
-                   (set->v.chks[set->s_chunk].maxt < mint ||
-                    set->v.chks[set->s_chunk].mint > maxt ||
-                    set->v.chks[set->s_chunk].encoding != TSDB_ENC_XOR))
-                set->s_chunk++;
-            if (set->s_chunk >= set->v.nchks)
-                break;
-            const struct head_chunk_view *c = &set->v.chks[set->s_chunk++];
-            if (xor_it_init(&set->it, c->data, c->len) < 0)
-                return IGNIS_E_IO;
-            set->s_in_chunk = true;
-        }
-        int64_t t;
-        double v;
-        int k = xor_it_next(&set->it, &t, &v);
-        if (k < 0)
-            return IGNIS_E_IO;
-        if (k == 0) {
-            set->s_in_chunk = false;
-            continue;
-        }
-        if (t < mint)
-            continue;
-        if (t > maxt) {
-            set->s_in_chunk = false;
-            set->s_chunk = set->v.nchks; /* chunks are in time order: nothing later */
-            break;
-        }
-        b->t[n] = t;
-        b->v[n] = v;
-        n++;
-    }
-    return (long)n;
+    return dbset_samples(set->s, mint, maxt, b->t, b->v, b->cap);
 }
 
 static int set_chunk(struct ignis_series_set *set, int64_t mint, int64_t maxt,
                      struct ignis_chunk *c)
 {
-    if (!set->have)
-        return 0;
-    while (set->c_chunk < set->v.nchks) {
-        const struct head_chunk_view *h = &set->v.chks[set->c_chunk++];
-        if (h->maxt < mint || h->mint > maxt)
-            continue;
-        c->encoding = (enum ignis_chunk_encoding)h->encoding;
-        c->data = h->data;
-        c->len = h->len;
-        c->mint = h->mint;
-        c->maxt = h->maxt;
-        c->nsamples = xor_num_samples(h->data, h->len);
-        return 1;
+    uint8_t enc;
+    int rc = dbset_chunk(set->s, mint, maxt, &enc, &c->data, &c->len, &c->mint, &c->maxt);
+    if (rc == 1) {
+        c->encoding = (enum ignis_chunk_encoding)enc;
+        c->nsamples = xor_num_samples(c->data, c->len);
     }
-    return 0;
+    return rc;
 }
 
 static void set_close(struct ignis_series_set *set)
 {
     if (!set)
         return;
-    plist_free(&set->refs);
-    head_series_view_free(&set->v);
+    dbset_close(set->s);
     free(set);
-}
-
-struct limited {
-    void (*fn)(void *arg, const char *s, size_t len);
-    void *arg;
-    size_t limit, n;
-};
-
-static void limited_fn(void *arg, const char *s, size_t len)
-{
-    struct limited *l = arg;
-    if (l->limit && l->n >= l->limit)
-        return;
-    l->n++;
-    l->fn(l->arg, s, len);
 }
 
 static int label_names(struct ignis_querier *q, const struct ignis_matcher *ms, size_t n,
                        size_t limit, void (*fn)(void *arg, const char *s, size_t len), void *arg)
 {
-    struct limited l = {fn, arg, limit, 0};
-    return head_label_names(q->db->head, ms, n, limited_fn, &l);
+    return dbq_label_names(q->q, ms, n, limit, fn, arg);
 }
 
 static int label_values(struct ignis_querier *q, const char *name, size_t name_len,
                         const struct ignis_matcher *ms, size_t n, size_t limit,
                         void (*fn)(void *arg, const char *s, size_t len), void *arg)
 {
-    struct limited l = {fn, arg, limit, 0};
-    return head_label_values(q->db->head, name, name_len, ms, n, limited_fn, &l);
+    return dbq_label_values(q->q, name, name_len, ms, n, limit, fn, arg);
 }
 
 static void querier_close(struct ignis_querier *q)
 {
+    if (!q)
+        return;
+    dbq_close(q->q);
     free(q);
 }
 
@@ -488,6 +419,9 @@ static int stats(void *instance, struct ignis_storage_stats *st)
     st->num_chunks = hs.chunks;
     st->min_time = hs.mint;
     st->max_time = hs.maxt;
+    pthread_mutex_lock(&db->db.mu);
+    st->num_blocks = db->db.nblocks;
+    pthread_mutex_unlock(&db->db.mu);
     return 0;
 }
 

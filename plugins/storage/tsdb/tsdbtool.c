@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "block.h"
 #include "checkpoint.h"
+#include "db.h"
 #include "chunkenc.h"
 #include "enc.h"
 #include "head.h"
@@ -971,6 +972,57 @@ static int cmd_head_dump(int argc, char **argv)
     return rc;
 }
 
+/* Opens a data directory as the plugin does (head replay plus every block) and prints
+ * every sample through a querier: series merged across sources, tombstones applied. */
+static int cmd_db_dump(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: db-dump DIR [MINT MAXT]\n");
+        return 2;
+    }
+    int64_t mint = argc > 2 ? strtoll(argv[2], NULL, 10) : INT64_MIN;
+    int64_t maxt = argc > 3 ? strtoll(argv[3], NULL, 10) : INT64_MAX;
+    char err[512];
+    struct db db = {.dir = argv[1], .log = tool_log};
+    pthread_mutex_init(&db.mu, NULL);
+    struct head_opts o = {.dir = argv[1], .log = tool_log};
+    if (head_open(&db.head, &o, err, sizeof err) < 0 ||
+        db_load_blocks(&db, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    struct dbq *q = dbq_open(&db, mint, maxt);
+    struct dbset *set;
+    int rc = q && dbq_select(q, NULL, 0, 0, &set) == 0 ? 0 : 1;
+    const struct ignis_label *ls;
+    size_t nls;
+    uint64_t ref;
+    int k;
+    while (rc == 0 && (k = dbset_next(set, &ls, &nls, &ref)) == 1) {
+        int64_t t[512];
+        double v[512];
+        long n;
+        while ((n = dbset_samples(set, mint, maxt, t, v, 512)) > 0)
+            for (long i = 0; i < n; i++) {
+                print_labels(stdout, ls, nls);
+                putchar(' ');
+                print_value(stdout, v[i]);
+                printf(" %" PRId64 "\n", t[i]);
+            }
+        if (n < 0)
+            rc = 1;
+    }
+    if (rc == 0 && k < 0)
+        rc = 1;
+    if (rc == 0)
+        dbset_close(set);
+    dbq_close(q);
+    db_close_blocks(&db);
+    head_close(db.head);
+    pthread_mutex_destroy(&db.mu);
+    return rc;
+}
+
 /* Tombstones [MINT, MAXT] for every series of a block whose id is odd (or all). */
 static int cmd_delete(int argc, char **argv)
 {
@@ -1026,6 +1078,8 @@ int main(int argc, char **argv)
         return cmd_head_append(argc - 1, argv + 1);
     if (!strcmp(argv[1], "head-dump"))
         return cmd_head_dump(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "db-dump"))
+        return cmd_db_dump(argc - 1, argv + 1);
     if (!strcmp(argv[1], "delete"))
         return cmd_delete(argc - 1, argv + 1);
     if (!strcmp(argv[1], "dump"))

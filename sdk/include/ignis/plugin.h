@@ -33,7 +33,8 @@ extern "C" {
 
 #define IGNIS_ABI_MAJOR 1
 #define IGNIS_ABI_MINOR 0
-#define IGNIS_ABI ((struct ignis_abi){IGNIS_ABI_MAJOR, IGNIS_ABI_MINOR})
+/* Initialiser of the descriptor's abi field: .abi = IGNIS_ABI */
+#define IGNIS_ABI {IGNIS_ABI_MAJOR, IGNIS_ABI_MINOR}
 
 struct ignis_abi {
     uint16_t major;

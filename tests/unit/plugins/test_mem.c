@@ -40,14 +40,14 @@ static void fx_open(struct fx *f, const char *retention, const char *max_series,
     struct ignis_config *cfg = ignis_config_new(plug->options, "test.conf");
     assert_non_null(cfg);
     if (retention)
-        assert_int_equal(ignis_config_set(cfg, "retention_time", retention, "t:1", err,
-                                          sizeof err), 0);
+        assert_int_equal(ignis_config_set(cfg, "retention_time", retention, "t:1", err, sizeof err),
+                         0);
     if (max_series)
         assert_int_equal(ignis_config_set(cfg, "max_series", max_series, "t:2", err, sizeof err),
                          0);
     if (max_exemplars)
-        assert_int_equal(ignis_config_set(cfg, "max_exemplars", max_exemplars, "t:3", err,
-                                          sizeof err), 0);
+        assert_int_equal(
+            ignis_config_set(cfg, "max_exemplars", max_exemplars, "t:3", err, sizeof err), 0);
     int rc = ops->create(testhost_host(f->th), cfg, &f->inst, err, sizeof err);
     if (rc != 0)
         fail_msg("create: %s", err);
@@ -67,8 +67,7 @@ struct lset {
     size_t n;
 };
 
-static struct lset LS(const char *name, ...)
-{
+static struct lset LS(const char *name, ...) {
     struct lset s = {.n = 0};
     va_list ap;
     va_start(ap, name);
@@ -84,10 +83,12 @@ static struct lset LS(const char *name, ...)
 static struct ignis_regex *regexes[64];
 static size_t nregexes;
 
-static struct ignis_matcher M(enum ignis_match_type t, const char *name, const char *value)
-{
-    struct ignis_matcher m = {.type = t, .name = name, .name_len = strlen(name),
-                              .value = value, .value_len = strlen(value)};
+static struct ignis_matcher M(enum ignis_match_type t, const char *name, const char *value) {
+    struct ignis_matcher m = {.type = t,
+                              .name = name,
+                              .name_len = strlen(name),
+                              .value = value,
+                              .value_len = strlen(value)};
     if (t == IGNIS_MATCH_RE || t == IGNIS_MATCH_NRE) {
         char err[128];
         struct ignis_regex *re = ignis_regex_compile(value, strlen(value), err, sizeof err);
@@ -100,7 +101,8 @@ static struct ignis_matcher M(enum ignis_match_type t, const char *name, const c
     return m;
 }
 
-static int free_regexes(void **state)
+static int
+free_regexes(void **state)
 {
     (void)state;
     while (nregexes)
@@ -143,8 +145,7 @@ static void select_str(struct ignis_querier *q, const struct ignis_matcher *ms, 
     ops->set_close(set);
 }
 
-static void expect_select(struct fx *f, const struct ignis_matcher *ms, size_t n,
-                          const char *want)
+static void expect_select(struct fx *f, const struct ignis_matcher *ms, size_t n, const char *want)
 {
     char got[2048];
     struct ignis_querier *q = ops->querier(f->inst, INT64_MIN, INT64_MAX);
@@ -336,12 +337,12 @@ static void test_append_refs_errors(void **state)
     uint64_t ref = append1(&f, LS("__name__", "r", NULL), 1000, 1.0);
     struct ignis_appender *a = ops->appender(f.inst);
     struct ignis_ref_sample rs[] = {
-        {ref, 2000, 2.0},        /* ok */
+        {ref, 2000, 2.0},         /* ok */
         {ref + 12345, 2000, 1.0}, /* unknown ref */
-        {ref, 1500, 1.0},        /* older than the pending 2000 */
-        {ref, 2000, 2.0},        /* identical repeat: accepted */
-        {ref, 2000, 3.0},        /* same timestamp, other value */
-        {ref, 3000, 3.0},        /* ok */
+        {ref, 1500, 1.0},         /* older than the pending 2000 */
+        {ref, 2000, 2.0},         /* identical repeat: accepted */
+        {ref, 2000, 3.0},         /* same timestamp, other value */
+        {ref, 3000, 3.0},         /* ok */
     };
     int errs[COUNT(rs)];
     memset(errs, 0x55, sizeof errs);
@@ -360,14 +361,14 @@ static void test_invalid_label_sets(void **state)
     struct fx f;
     fx_open(&f, NULL, NULL, NULL);
     struct lset bad[] = {
-        LS("job", "x", NULL),                          /* no __name__ */
-        LS("__name__", "", "job", "x", NULL),          /* empty __name__ */
-        LS("job", "x", "__name__", "m", NULL),         /* not sorted */
+        LS("job", "x", NULL),                              /* no __name__ */
+        LS("__name__", "", "job", "x", NULL),              /* empty __name__ */
+        LS("job", "x", "__name__", "m", NULL),             /* not sorted */
         LS("__name__", "m", "job", "x", "job", "y", NULL), /* duplicate name */
-        LS("__name__", "m", "", "x", NULL),            /* empty name */
-        LS("__name__", "m", "job", "\xff\xfe", NULL),  /* bad UTF-8 value */
-        LS("__name__", "m", "j\xc3", "x", NULL),       /* bad UTF-8 name */
-        LS("__name__", "m\xe2\x82", NULL),             /* truncated UTF-8 metric name */
+        LS("__name__", "m", "", "x", NULL),                /* empty name */
+        LS("__name__", "m", "job", "\xff\xfe", NULL),      /* bad UTF-8 value */
+        LS("__name__", "m", "j\xc3", "x", NULL),           /* bad UTF-8 name */
+        LS("__name__", "m\xe2\x82", NULL),                 /* truncated UTF-8 metric name */
     };
     struct ignis_appender *a = ops->appender(f.inst);
     for (size_t i = 0; i < COUNT(bad); i++) {
@@ -552,6 +553,24 @@ static void test_matchers(void **state)
         if (strcmp(got, cases[i].want) != 0)
             fail_msg("case %zu: got \"%s\" want \"%s\"", i, got, cases[i].want);
     }
+    /* Matchers as the selector parser (API, PromQL) produces them. */
+    const struct {
+        const char *sel, *want;
+    } parsed[] = {
+        {"up{env=~\"prod|\"}", UP_A "|" UP_B},
+        {"{__name__=~\"http_.+\", code!~\"2..\"}", H404 "|" H500},
+        {"{\"up\", job=\"db\"}", UP_C},
+        {"up{instance!=\"b\", env!=\"dev\"}", UP_A},
+    };
+    for (size_t i = 0; i < COUNT(parsed); i++) {
+        struct ignis_selector sel;
+        char err[256];
+        if (ignis_selector_parse(parsed[i].sel, strlen(parsed[i].sel), &sel, err, sizeof err))
+            fail_msg("%s: %s", parsed[i].sel, err);
+        expect_select(&f, sel.matchers, sel.n, parsed[i].want);
+        ignis_selector_free(&sel);
+    }
+
     /* hints.limit keeps the first series in order */
     struct ignis_select_hints h = {.limit = 2};
     char got[2048];
@@ -748,7 +767,8 @@ static void test_delete_series(void **state)
     (void)state;
     struct fx f;
     fx_open(&f, NULL, NULL, NULL);
-    struct lset la = LS("__name__", "del", "s", "a", NULL), lb = LS("__name__", "del", "s", "b", NULL);
+    struct lset la = LS("__name__", "del", "s", "a", NULL),
+                lb = LS("__name__", "del", "s", "b", NULL);
     struct ignis_appender *a = ops->appender(f.inst);
     for (int i = 0; i < 100; i++) {
         assert_int_equal(ops->append(a, la.l, la.n, i, i, NULL), 0);
@@ -801,8 +821,8 @@ static void collect_meta(void *arg, const char *metric, const struct ignis_metad
 {
     struct metas *c = arg;
     size_t k = strlen(c->buf);
-    snprintf(c->buf + k, sizeof c->buf - k, "%s:%s:%s:%s;", metric,
-             ignis_metric_type_name(m->type), m->help, m->unit);
+    snprintf(c->buf + k, sizeof c->buf - k, "%s:%s:%s:%s;", metric, ignis_metric_type_name(m->type),
+             m->help, m->unit);
 }
 
 static void test_metadata(void **state)
@@ -916,9 +936,8 @@ static void collect_ex(void *arg, const struct ignis_label *ls, size_t nls,
 {
     struct metas *c = arg;
     size_t k = strlen(c->buf);
-    k += (size_t)snprintf(c->buf + k, sizeof c->buf - k, "%.*s@%lld=%g",
-                          (int)ls[nls - 1].value_len, ls[nls - 1].value, (long long)e->t,
-                          e->value);
+    k += (size_t)snprintf(c->buf + k, sizeof c->buf - k, "%.*s@%lld=%g", (int)ls[nls - 1].value_len,
+                          ls[nls - 1].value, (long long)e->t, e->value);
     for (size_t i = 0; i < e->nlabels; i++)
         k += (size_t)snprintf(c->buf + k, sizeof c->buf - k, "/%.*s=%.*s",
                               (int)e->labels[i].name_len, e->labels[i].name,
@@ -1115,9 +1134,66 @@ static void test_retention(void **state)
     fx_close(&f);
 }
 
+/* Retention removing thousands of series at once: whole ref segments go, survivors keep
+ * their refs, refs keep growing after. */
+static void test_retention_bulk_removal(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_open(&f, "1s", NULL, NULL);
+    enum { OLD = 3000, KEEP = 100, MORE = 2000 };
+    static uint64_t old_refs[OLD], keep_refs[KEEP];
+    struct ignis_appender *a = ops->appender(f.inst);
+    for (int i = 0; i < OLD + KEEP; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "%d", i);
+        struct lset ls = LS("__name__", i < OLD ? "bulk" : "keep", "id", id, NULL);
+        uint64_t *ref = i < OLD ? &old_refs[i] : &keep_refs[i - OLD];
+        assert_int_equal(ops->append(a, ls.l, ls.n, i < OLD ? 0 : 10000, 1, ref), 0);
+    }
+    assert_int_equal(ops->commit(a), 0);
+    testhost_fire_timers(f.th);
+    struct ignis_storage_stats st;
+    assert_int_equal(ops->stats(f.inst, &st), 0);
+    assert_int_equal(st.num_series, KEEP);
+    assert_int_equal(count_samples(&f, "bulk", INT64_MIN, INT64_MAX), 0);
+
+    a = ops->appender(f.inst);
+    static struct ignis_ref_sample rs[KEEP];
+    static int errs[KEEP];
+    for (int i = 0; i < KEEP; i++)
+        rs[i] = (struct ignis_ref_sample){keep_refs[i], 10001, 2};
+    assert_int_equal(ops->append_refs(a, rs, KEEP, errs), KEEP);
+    struct ignis_ref_sample gone[] = {{old_refs[0], 10001, 1}, {old_refs[OLD - 1], 10001, 1}};
+    assert_int_equal(ops->append_refs(a, gone, 2, errs), 0);
+    assert_int_equal(errs[0], IGNIS_E_REF_GONE);
+    assert_int_equal(errs[1], IGNIS_E_REF_GONE);
+    uint64_t last = 0;
+    for (int i = 0; i < MORE; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "%d", i);
+        struct lset ls = LS("__name__", "more", "id", id, NULL);
+        uint64_t ref;
+        assert_int_equal(ops->append(a, ls.l, ls.n, 10001, 1, &ref), 0);
+        assert_true(ref > last && ref > keep_refs[KEEP - 1]); /* never reused */
+        last = ref;
+    }
+    assert_int_equal(ops->commit(a), 0);
+    assert_int_equal(ops->stats(f.inst, &st), 0);
+    assert_int_equal(st.num_series, KEEP + MORE);
+    assert_int_equal(count_samples(&f, "keep", INT64_MIN, INT64_MAX), 2 * KEEP);
+    assert_int_equal(count_samples(&f, "more", INT64_MIN, INT64_MAX), MORE);
+    struct ignis_querier *q = ops->querier(f.inst, INT64_MIN, INT64_MAX);
+    struct strs c = {{0}, 0};
+    assert_int_equal(ops->label_values(q, "__name__", 8, NULL, 0, 0, collect, &c), 0);
+    assert_string_equal(c.buf, "keep,more");
+    ops->querier_close(q);
+    fx_close(&f);
+}
+
 /* ---- concurrency --------------------------------------------------------------------- */
 
-#define CC_SERIES 20
+#define CC_SERIES  20
 #define CC_COMMITS 150
 
 struct cc {
@@ -1233,7 +1309,7 @@ static void test_concurrent_appenders_and_querier(void **state)
  * back to labels on REF_GONE), a querier checking every series it reads, and the loop
  * thread running retention, all at once. Afterwards only what retention keeps is left. */
 #define CH_COMMITS 300
-#define CH_SERIES 8
+#define CH_SERIES  8
 
 static void *churn_appender(void *arg)
 {
@@ -1407,6 +1483,7 @@ int main(void)
         T(test_exemplars),
         T(test_max_series),
         T(test_retention),
+        T(test_retention_bulk_removal),
         T(test_concurrent_appenders_and_querier),
         T(test_retention_under_load),
     };

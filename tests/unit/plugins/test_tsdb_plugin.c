@@ -17,6 +17,7 @@
 
 #include <ignis/plugin.h>
 #include "../testhost.h"
+#include "block.h"
 #include "fileutil.h"
 
 static const struct ignis_plugin *plug;
@@ -289,6 +290,114 @@ static void test_data_survives_recreate(void **state)
     fx_close(&f);
 }
 
+/* Writes a block under dir with up{instance="a",job="api"} at t = a..b-1 (s), value t/1000,
+ * and, when with_old, old{x="1"} at the same times. */
+static void write_block(const char *dir, int64_t a, int64_t b, bool with_old)
+{
+    char err[256];
+    struct block_writer w;
+    assert_int_equal(blockw_open(&w, dir, INT64_MAX, INT64_MIN, err, sizeof err), 0);
+    struct ignis_label old[2] = {ignis_label_make("__name__", "old"), ignis_label_make("x", "1")};
+    struct ignis_label up[3] = {ignis_label_make("__name__", "up"),
+                                ignis_label_make("instance", "a"), ignis_label_make("job", "api")};
+    struct symset sy = {0};
+    if (with_old)
+        symset_add_labels(&sy, old, 2);
+    symset_add_labels(&sy, up, 3);
+    symset_finish(&sy);
+    assert_int_equal(blockw_symbols(&w, sy.v, sy.n, err, sizeof err), 0);
+    symset_free(&sy);
+    size_t n = (size_t)(b - a);
+    int64_t *t = malloc(n * sizeof *t);
+    double *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        t[i] = (a + (int64_t)i) * 1000;
+        v[i] = (double)(a + (int64_t)i);
+    }
+    if (with_old)
+        assert_int_equal(blockw_add_samples(&w, old, 2, t, v, n, err, sizeof err), 0);
+    assert_int_equal(blockw_add_samples(&w, up, 3, t, v, n, err, sizeof err), 0);
+    assert_int_equal(blockw_finish(&w, NULL, err, sizeof err), 0);
+    free(t);
+    free(v);
+}
+
+static void test_blocks_and_head_merged(void **state)
+{
+    (void)state;
+    struct fx f;
+    f.dir = strdup("/tmp/test_tsdb_plugin.XXXXXX");
+    assert_non_null(mkdtemp(f.dir));
+    write_block(f.dir, 0, 200, true);
+    write_block(f.dir, 100, 300, false); /* overlaps the first */
+    fx_open_dir(&f, f.dir);
+    struct ignis_storage_stats st;
+    assert_int_equal(ops->stats(f.inst, &st), 0);
+    assert_int_equal(st.num_blocks, 2);
+    struct ignis_appender *a = ops->appender(f.inst);
+    struct ignis_label up[3] = {ignis_label_make("__name__", "up"),
+                                ignis_label_make("instance", "a"), ignis_label_make("job", "api")};
+    uint64_t ref;
+    for (int64_t t = 300; t < 400; t++)
+        assert_int_equal(ops->append(a, up, 3, t * 1000, (double)t, &ref), 0);
+    assert_int_equal(ops->commit(a), 0);
+
+    struct ignis_selector sel;
+    char err[256];
+    assert_int_equal(ignis_selector_parse("up", 2, &sel, err, sizeof err), 0);
+    struct ignis_querier *q = ops->querier(f.inst, INT64_MIN, INT64_MAX);
+    struct ignis_series_set *set;
+    assert_int_equal(ops->select(q, sel.matchers, sel.n, NULL, &set), 0);
+    struct ignis_series ser;
+    assert_int_equal(ops->set_next(set, &ser), 1);
+    assert_int_equal(ser.nlabels, 3);
+    int64_t t[64];
+    double v[64];
+    struct ignis_sample_batch b = {t, v, 64};
+    long k;
+    int64_t want = 0;
+    while ((k = ops->set_samples(set, INT64_MIN, INT64_MAX, &b)) > 0)
+        for (long i = 0; i < k; i++) {
+            assert_int_equal(t[i], want * 1000);
+            assert_true(v[i] == (double)want);
+            want++;
+        }
+    assert_int_equal(want, 400); /* each sample once, overlap merged */
+    /* Whole chunks of the merged series: re-encoded, still 400 samples in time order. */
+    struct ignis_chunk c;
+    uint32_t total = 0;
+    int64_t last = INT64_MIN;
+    while (ops->set_chunk(set, INT64_MIN, INT64_MAX, &c) == 1) {
+        assert_true(c.mint > last);
+        last = c.maxt;
+        total += c.nsamples;
+    }
+    assert_int_equal(total, 400);
+    assert_int_equal(ops->set_next(set, &ser), 0);
+    ops->set_close(set);
+    ops->querier_close(q);
+    ignis_selector_free(&sel);
+
+    /* A querier over the second half only reads the second block and the head. */
+    q = ops->querier(f.inst, 250000, 450000);
+    struct strs s = {0};
+    assert_int_equal(ops->label_values(q, "__name__", 8, NULL, 0, 0, collect, &s), 0);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.v[0], "up");
+    ops->querier_close(q);
+    q = ops->querier(f.inst, INT64_MIN, INT64_MAX);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(ops->label_values(q, "__name__", 8, NULL, 0, 0, collect, &s), 0);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.v[0], "old");
+    memset(&s, 0, sizeof s);
+    assert_int_equal(ops->label_names(q, NULL, 0, 0, collect, &s), 0);
+    assert_int_equal(s.n, 4);
+    assert_string_equal(s.v[3], "x");
+    ops->querier_close(q);
+    fx_close(&f);
+}
+
 static void test_bad_options_refused(void **state)
 {
     (void)state;
@@ -339,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_append_errors_and_rollback),
         cmocka_unit_test(test_labels_and_metadata),
         cmocka_unit_test(test_data_survives_recreate),
+        cmocka_unit_test(test_blocks_and_head_merged),
         cmocka_unit_test(test_bad_options_refused),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,12 +12,12 @@
 #include <ignis/config.h>
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-#define MS_S 1000LL
-#define MS_M (60 * MS_S)
-#define MS_H (60 * MS_M)
-#define MS_D (24 * MS_H)
-#define MS_W (7 * MS_D)
-#define MS_Y (365 * MS_D)
+#define MS_S     1000LL
+#define MS_M     (60 * MS_S)
+#define MS_H     (60 * MS_M)
+#define MS_D     (24 * MS_H)
+#define MS_W     (7 * MS_D)
+#define MS_Y     (365 * MS_D)
 
 /* ---- durations ------------------------------------------------------------------- */
 
@@ -52,8 +52,7 @@ static void test_parse_duration_good(void **state)
         if (ignis_parse_duration(cases[i].s, strlen(cases[i].s), &ms) != 0)
             fail_msg("%s: rejected", cases[i].s);
         if (ms != cases[i].ms)
-            fail_msg("%s: got %lld want %lld", cases[i].s, (long long)ms,
-                     (long long)cases[i].ms);
+            fail_msg("%s: got %lld want %lld", cases[i].s, (long long)ms, (long long)cases[i].ms);
     }
 }
 
@@ -61,10 +60,22 @@ static void test_parse_duration_bad(void **state)
 {
     (void)state;
     const char *bad[] = {
-        "", "1", "10", "s", "ms", "-1s", "+1s", "1x", "1S", "1H", "1.5s", " 1s", "1s ",
-        "1s1m",          /* wrong order */
-        "1m1m",          /* unit twice */
-        "1ms1s",         /* ms before s */
+        "",
+        "1",
+        "10",
+        "s",
+        "ms",
+        "-1s",
+        "+1s",
+        "1x",
+        "1S",
+        "1H",
+        "1.5s",
+        " 1s",
+        "1s ",
+        "1s1m",  /* wrong order */
+        "1m1m",  /* unit twice */
+        "1ms1s", /* ms before s */
         "1h1y",
         "1d1w",
         "1s1s",
@@ -153,8 +164,8 @@ static void test_duration_round_trip(void **state)
             v = i + 1;
     }
     /* canonical strings survive parse then format */
-    const char *canon[] = {"1h30m", "15s", "0s", "1d", "1w", "1y", "500ms", "1y1d", "2w",
-                           "1d1h1m1s1ms", "5m"};
+    const char *canon[] = {"1h30m", "15s",  "0s", "1d",          "1w", "1y",
+                           "500ms", "1y1d", "2w", "1d1h1m1s1ms", "5m"};
     for (size_t i = 0; i < COUNT(canon); i++) {
         int64_t ms;
         char buf[64];
@@ -203,9 +214,24 @@ static void test_parse_size(void **state)
         if (v != good[i].want)
             fail_msg("%s: got %llu", good[i].s, (unsigned long long)v);
     }
-    const char *bad[] = {"", "B", "KB", "1kb", "1Kb", "1K", "1M", "-1KB", "1 KB", "1XB",
-                         "1.KB.", "9223372036854775808", "8EB", "1..5KB", ".", "1GB-",
-                         "99999999999999999999999KB", " 1"};
+    const char *bad[] = {"",
+                         "B",
+                         "KB",
+                         "1kb",
+                         "1Kb",
+                         "1K",
+                         "1M",
+                         "-1KB",
+                         "1 KB",
+                         "1XB",
+                         "1.KB.",
+                         "9223372036854775808",
+                         "8EB",
+                         "1..5KB",
+                         ".",
+                         "1GB-",
+                         "99999999999999999999999KB",
+                         " 1"};
     for (size_t i = 0; i < COUNT(bad); i++) {
         uint64_t v = 77;
         if (ignis_parse_size(bad[i], strlen(bad[i]), &v) == 0)
@@ -241,8 +267,9 @@ static const struct ignis_option schema[] = {
     {"password", IGNIS_OPT_SECRET, NULL, "secret", NULL, 0},
     {"files", IGNIS_OPT_STRINGS, "[ \"a.json\", \"b \\\"q\\\".json\" ]", "files", NULL, 0},
     {"one", IGNIS_OPT_STRINGS, "solo", "one default", NULL, 0},
-    {"headers", IGNIS_OPT_LABELS, "( { name = \"X-A\"; value = \"1\"; }, { name = \"X-B\"; value = \"2\"; } )",
-     "headers", NULL, 0},
+    {"headers", IGNIS_OPT_LABELS,
+     "( { name = \"X-A\"; value = \"1\"; }, { name = \"X-B\"; value = \"2\"; } )", "headers", NULL,
+     0},
     {"tls", IGNIS_OPT_GROUP, NULL, "tls", tls_rows, 0},
     {"targets", IGNIS_OPT_LIST, NULL, "targets", target_rows, 0},
     {"extra", IGNIS_OPT_ANY, NULL, "raw", NULL, 0},
@@ -340,7 +367,7 @@ static void test_view_set_text(void **state)
     const struct {
         const char *key, *text;
     } good[] = {
-        {"path", "/tmp/x"}, {"workers", "-12"}, {"ratio", "1e3"}, {"enabled", "FALSE"},
+        {"path", "/tmp/x"}, {"workers", "-12"},    {"ratio", "1e3"}, {"enabled", "FALSE"},
         {"interval", "2h"}, {"retention", "1GiB"}, {"match", "a|b"}, {"password", "hunter2"},
     };
     for (size_t i = 0; i < COUNT(good); i++) {
@@ -546,9 +573,9 @@ static void test_view_any_schemaless(void **state)
     assert_ptr_equal(r, x);
     assert_true(ignis_config_is_set(c, "extra"));
     const char *keys[] = {"anything", "n", "f", "b", "arr", "kv", "nested", "items"};
-    const enum ignis_opt_type types[] = {IGNIS_OPT_STRING, IGNIS_OPT_INT, IGNIS_OPT_FLOAT,
-                                         IGNIS_OPT_BOOL, IGNIS_OPT_STRINGS, IGNIS_OPT_LABELS,
-                                         IGNIS_OPT_GROUP, IGNIS_OPT_LIST};
+    const enum ignis_opt_type types[] = {IGNIS_OPT_STRING, IGNIS_OPT_INT,     IGNIS_OPT_FLOAT,
+                                         IGNIS_OPT_BOOL,   IGNIS_OPT_STRINGS, IGNIS_OPT_LABELS,
+                                         IGNIS_OPT_GROUP,  IGNIS_OPT_LIST};
     assert_int_equal(ignis_config_nkeys(r), COUNT(keys));
     for (size_t i = 0; i < COUNT(keys); i++) {
         assert_string_equal(ignis_config_key_at(r, i), keys[i]);

@@ -11,7 +11,10 @@
 #include <xxhash.h>
 #include <ignis/labels.h>
 
-#define L(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1}
+#define L(n, v)                                                                                    \
+    {                                                                                              \
+        n, sizeof(n) - 1, v, sizeof(v) - 1                                                         \
+    }
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static int sign(int x)
@@ -48,10 +51,9 @@ static void test_labels_cmp_table(void **state)
         size_t ny;
         int want;
     } cases[] = {
-        {a1, 1, a1, 1, 0},       {a1, 1, a2, 1, -1},     {a2, 1, a1, 1, 1},
-        {a1, 1, a1b1, 2, -1},    {a1b1, 2, a1, 1, 1},    {a1, 1, b1, 1, -1},
-        {a1, 1, aa1, 1, -1},     {a1, 1, a10, 1, -1},    {a10, 1, a2, 1, -1},
-        {NULL, 0, a1, 1, -1},    {NULL, 0, NULL, 0, 0},  {a2, 1, hi, 1, -1},
+        {a1, 1, a1, 1, 0},    {a1, 1, a2, 1, -1},   {a2, 1, a1, 1, 1},     {a1, 1, a1b1, 2, -1},
+        {a1b1, 2, a1, 1, 1},  {a1, 1, b1, 1, -1},   {a1, 1, aa1, 1, -1},   {a1, 1, a10, 1, -1},
+        {a10, 1, a2, 1, -1},  {NULL, 0, a1, 1, -1}, {NULL, 0, NULL, 0, 0}, {a2, 1, hi, 1, -1},
         {a1b1, 2, b1, 1, -1},
     };
     for (size_t i = 0; i < COUNT(cases); i++) {
@@ -194,20 +196,13 @@ static void test_legacy_names(void **state)
         const char *s;
         bool metric, label;
     } cases[] = {
-        {"up", true, true},
-        {"http_requests_total", true, true},
-        {"_x", true, true},
-        {"__name__", true, true},
-        {"a:b", true, false},
-        {":a", true, false},
-        {"a1", true, true},
-        {"1a", false, false},
-        {"", false, false},
-        {"a-b", false, false},
-        {"a.b", false, false},
-        {"é", false, false},
-        {"A_Z09", true, true},
-        {"a b", false, false},
+        {"up", true, true},    {"http_requests_total", true, true},
+        {"_x", true, true},    {"__name__", true, true},
+        {"a:b", true, false},  {":a", true, false},
+        {"a1", true, true},    {"1a", false, false},
+        {"", false, false},    {"a-b", false, false},
+        {"a.b", false, false}, {"é", false, false},
+        {"A_Z09", true, true}, {"a b", false, false},
     };
     for (size_t i = 0; i < COUNT(cases); i++) {
         size_t n = strlen(cases[i].s);
@@ -232,29 +227,29 @@ static void test_utf8_valid(void **state)
         {"", 0, true},
         {"plain ascii", 11, true},
         {"caf\xc3\xa9", 5, true},
-        {"\xe2\x82\xac", 3, true},         /* € */
-        {"\xf0\x9f\x98\x80", 4, true},     /* 😀 */
-        {"\xf4\x8f\xbf\xbf", 4, true},     /* U+10FFFF */
-        {"\xef\xbf\xbd", 3, true},         /* U+FFFD */
-        {"\x00", 1, true},                 /* NUL is a valid code point */
-        {"\xc3", 1, false},                /* truncated */
-        {"\xe2\x82", 2, false},            /* truncated */
-        {"\xf0\x9f\x98", 3, false},        /* truncated */
-        {"\x80", 1, false},                /* lone continuation */
+        {"\xe2\x82\xac", 3, true},     /* € */
+        {"\xf0\x9f\x98\x80", 4, true}, /* 😀 */
+        {"\xf4\x8f\xbf\xbf", 4, true}, /* U+10FFFF */
+        {"\xef\xbf\xbd", 3, true},     /* U+FFFD */
+        {"\x00", 1, true},             /* NUL is a valid code point */
+        {"\xc3", 1, false},            /* truncated */
+        {"\xe2\x82", 2, false},        /* truncated */
+        {"\xf0\x9f\x98", 3, false},    /* truncated */
+        {"\x80", 1, false},            /* lone continuation */
         {"\xbf", 1, false},
-        {"\xc0\x80", 2, false},            /* overlong NUL */
-        {"\xc1\xbf", 2, false},            /* overlong */
-        {"\xe0\x80\xaf", 3, false},        /* overlong */
-        {"\xf0\x80\x80\xaf", 4, false},    /* overlong */
-        {"\xed\xa0\x80", 3, false},        /* surrogate D800 */
-        {"\xed\xbf\xbf", 3, false},        /* surrogate DFFF */
-        {"\xed\x9f\xbf", 3, true},         /* U+D7FF */
-        {"\xf4\x90\x80\x80", 4, false},    /* past U+10FFFF */
+        {"\xc0\x80", 2, false},         /* overlong NUL */
+        {"\xc1\xbf", 2, false},         /* overlong */
+        {"\xe0\x80\xaf", 3, false},     /* overlong */
+        {"\xf0\x80\x80\xaf", 4, false}, /* overlong */
+        {"\xed\xa0\x80", 3, false},     /* surrogate D800 */
+        {"\xed\xbf\xbf", 3, false},     /* surrogate DFFF */
+        {"\xed\x9f\xbf", 3, true},      /* U+D7FF */
+        {"\xf4\x90\x80\x80", 4, false}, /* past U+10FFFF */
         {"\xf5\x80\x80\x80", 4, false},
         {"\xf8\x88\x80\x80\x80", 5, false}, /* 5-byte form */
         {"\xff", 1, false},
         {"\xfe", 1, false},
-        {"\xc3\x28", 2, false},            /* bad continuation */
+        {"\xc3\x28", 2, false}, /* bad continuation */
         {"\xe2\x28\xa1", 3, false},
         {"abcdefgh\xc3\xa9ijklmnop", 18, true},
         {"abcdefghijklmnop\xff", 17, false}, /* invalid after an ASCII run */

@@ -116,6 +116,17 @@ static void test_re2_dialect(void **state)
         {"[a-c]+", "abcabc", true},
         {"[]a]", "]", true},
         {"[^]a]", "b", true},
+        /* POSIX names only inside a bracket expression; elsewhere plain characters */
+        {"[:alpha:]", "h", true},
+        {"[:alpha:]", ":", true},
+        {"[:alpha:]", "b", false},
+        {"[[:alpha:]]", "b", true},
+        {"[[:^digit:]]", "x", true},
+        {"[[.a]", ".", true},
+        {"[[.a]", "[", true},
+        {"[[=a]", "=", true},
+        {"[a[]", "[", true},
+        {"[^:]", ":", false},
     };
     for (size_t i = 0; i < COUNT(cases); i++) {
         struct ignis_regex *re = compile_ok(cases[i].re);
@@ -182,8 +193,8 @@ static void test_compile_errors(void **state)
     };
     for (size_t i = 0; i < COUNT(cases); i++) {
         char err[256] = "";
-        struct ignis_regex *re = ignis_regex_compile(cases[i].re, strlen(cases[i].re), err,
-                                                     sizeof err);
+        struct ignis_regex *re =
+            ignis_regex_compile(cases[i].re, strlen(cases[i].re), err, sizeof err);
         if (re) {
             ignis_regex_free(re);
             fail_msg("/%s/ compiled", cases[i].re);
@@ -300,16 +311,17 @@ static void test_prefix(void **state)
         {"a[bc]", "a"},
         {"", ""},
     };
-    const char *subjects[] = {"foo", "foobar", "abc", "abd", "abbc", "ac", "FOO", "xfoo",
-                              "foo.bar", "foodbar", "food", "http_x_total", "ab", "abb",
-                              "\xc3\xa9x", "\xc3\xa9\xc3\xa9x", "", "xyz", "foobarbaz"};
+    const char *subjects[] = {"foo",     "foobar",  "abc",       "abd",
+                              "abbc",    "ac",      "FOO",       "xfoo",
+                              "foo.bar", "foodbar", "food",      "http_x_total",
+                              "ab",      "abb",     "\xc3\xa9x", "\xc3\xa9\xc3\xa9x",
+                              "",        "xyz",     "foobarbaz"};
     for (size_t i = 0; i < COUNT(cases); i++) {
         struct ignis_regex *re = compile_ok(cases[i].re);
         size_t n;
         const char *p = ignis_regex_prefix(re, &n);
         if (n != strlen(cases[i].prefix) || memcmp(p, cases[i].prefix, n) != 0)
-            fail_msg("/%s/: prefix \"%.*s\", want \"%s\"", cases[i].re, (int)n, p,
-                     cases[i].prefix);
+            fail_msg("/%s/: prefix \"%.*s\", want \"%s\"", cases[i].re, (int)n, p, cases[i].prefix);
         /* the promise: every match starts with the prefix */
         for (size_t k = 0; k < COUNT(subjects); k++)
             if (match(re, subjects[k]) && strncmp(subjects[k], p, n) != 0)
@@ -325,14 +337,42 @@ static void test_fast_paths_agree(void **state)
 {
     (void)state;
     const char *patterns[] = {
-        "a|b|c", "abc", "foo|foobar", "", "a|", ".*", ".+", ".*?", "foo.*", "foo.+",
-        ".*foo", ".*foo.*", ".*.*", "x.*y", "(foo|bar)", "(?:a|b).*", "\\..*", ".*\\n",
-        "\xc3\xa9.*", ".*\xc3\xa9.*", "a.*b.*c", "foo.*?", ".+foo", ".*(foo)", "(.*)",
+        "a|b|c",     "abc",       "foo|foobar", "",      "a|",         ".*",           ".+",
+        ".*?",       "foo.*",     "foo.+",      ".*foo", ".*foo.*",    ".*.*",         "x.*y",
+        "(foo|bar)", "(?:a|b).*", "\\..*",      ".*\\n", "\xc3\xa9.*", ".*\xc3\xa9.*", "a.*b.*c",
+        "foo.*?",    ".+foo",     ".*(foo)",    "(.*)",
     };
     const char *subjects[] = {
-        "", "a", "b", "c", "ab", "abc", "foo", "foobar", "xfoo", "xfoox", "fo", "\n",
-        "foo\n", "\nfoo", "x\ny", "xy", ".", ".abc", "\xc3\xa9", "a\xc3\xa9z", "abcabc",
-        "afoob", "barfoo", "foofoo", "axbxc", "a\xff", "\xff", "foo\xff", "\xff" "foo\xff",
+        "",
+        "a",
+        "b",
+        "c",
+        "ab",
+        "abc",
+        "foo",
+        "foobar",
+        "xfoo",
+        "xfoox",
+        "fo",
+        "\n",
+        "foo\n",
+        "\nfoo",
+        "x\ny",
+        "xy",
+        ".",
+        ".abc",
+        "\xc3\xa9",
+        "a\xc3\xa9z",
+        "abcabc",
+        "afoob",
+        "barfoo",
+        "foofoo",
+        "axbxc",
+        "a\xff",
+        "\xff",
+        "foo\xff",
+        "\xff"
+        "foo\xff",
         "x\xffy",
     };
     for (size_t i = 0; i < COUNT(patterns); i++) {
@@ -360,13 +400,20 @@ static void test_invalid_utf8_subjects(void **state)
     struct ignis_regex *rep = compile_ok("\\x{fffd}");
     struct ignis_regex *two = compile_ok("..");
     assert_true(ignis_regex_match(any, "a\xff", 2));
-    assert_true(ignis_regex_match(three, "a\xff" "b", 3));
+    assert_true(ignis_regex_match(three,
+                                  "a\xff"
+                                  "b",
+                                  3));
     assert_false(ignis_regex_match(ff, "\xff", 1)); /* U+00FF is not the byte 0xff */
     assert_true(ignis_regex_match(rep, "\xff", 1));
     assert_true(ignis_regex_match(two, "\xe2\x82", 2)); /* a cut sequence: two runes */
     char buf[32];
     struct ignis_regex *cap = compile_ok("a(.)b");
-    assert_int_equal(ignis_regex_replace(cap, "a\xff" "b", 3, "[$1]", buf, sizeof buf), 5);
+    assert_int_equal(ignis_regex_replace(cap,
+                                         "a\xff"
+                                         "b",
+                                         3, "[$1]", buf, sizeof buf),
+                     5);
     assert_string_equal(buf, "[\xef\xbf\xbd]");
     /* a long invalid subject goes through the heap copy */
     size_t n = 5000;
@@ -394,16 +441,16 @@ static void test_replace_templates(void **state)
         {"(.*)", "abc", "$1", "abc"},
         {"(a)(b)", "ab", "$2$1", "ba"},
         {"(a)(b)", "ab", "${2}x${1}", "bxa"},
-        {"(a)(b)", "ab", "$1x", ""},      /* the group named "1x": none */
+        {"(a)(b)", "ab", "$1x", ""}, /* the group named "1x": none */
         {"(a)(b)", "ab", "${1}x", "ax"},
         {"(a)(b)", "ab", "$0", "ab"},
         {"(a)(b)", "ab", "$$", "$"},
         {"(a)(b)", "ab", "$$1", "$1"},
         {"(a)(b)", "ab", "$$$1", "$a"},
         {"(a)(b)", "ab", "$3", ""},
-        {"(a)(b)", "ab", "$10", ""},      /* group 10, not $1 then 0 */
+        {"(a)(b)", "ab", "$10", ""}, /* group 10, not $1 then 0 */
         {"(a)(b)", "ab", "$99999999999", ""},
-        {"(a)(b)", "ab", "x$", "x$"},     /* a lone dollar is kept */
+        {"(a)(b)", "ab", "x$", "x$"}, /* a lone dollar is kept */
         {"(a)(b)", "ab", "${", "${"},
         {"(a)(b)", "ab", "${1", "${1"},
         {"(a)(b)", "ab", "${}", "${}"},
@@ -429,8 +476,8 @@ static void test_replace_templates(void **state)
         struct ignis_regex *re = compile_ok(cases[i].re);
         char out[128];
         memset(out, 'Z', sizeof out);
-        long n = ignis_regex_replace(re, cases[i].s, strlen(cases[i].s), cases[i].tmpl, out,
-                                     sizeof out);
+        long n =
+            ignis_regex_replace(re, cases[i].s, strlen(cases[i].s), cases[i].tmpl, out, sizeof out);
         if (!cases[i].want) {
             if (n != -1)
                 fail_msg("/%s/ on \"%s\": want no match, got %ld", cases[i].re, cases[i].s, n);

@@ -12,7 +12,10 @@
 #include <ignis/selector.h>
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-#define L(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1}
+#define L(n, v)                                                                                    \
+    {                                                                                              \
+        n, sizeof(n) - 1, v, sizeof(v) - 1                                                         \
+    }
 
 static const char *const OPS[] = {"=", "!=", "=~", "!~"};
 
@@ -85,7 +88,8 @@ static void test_parse_good(void **state)
         {"{a=\"\\000\"}", "a=\"\\x00\""},
         {"{a=\"\xe2\x82\xac\"}", "a=\"\\xe2\\x82\\xac\""},
         /* keywords are fine as names */
-        {"sum{by=\"x\", on=\"y\", offset=\"z\"}", "__name__=\"sum\" by=\"x\" on=\"y\" offset=\"z\""},
+        {"sum{by=\"x\", on=\"y\", offset=\"z\"}",
+         "__name__=\"sum\" by=\"x\" on=\"y\" offset=\"z\""},
     };
     for (size_t i = 0; i < COUNT(cases); i++) {
         struct ignis_selector sel;
@@ -100,7 +104,8 @@ static void test_parse_good(void **state)
             /* owned copies are NUL-terminated; regex kinds carry a compiled regex */
             assert_int_equal(m->name[m->name_len], '\0');
             assert_int_equal(m->value[m->value_len], '\0');
-            assert_true((m->re != NULL) == (m->type == IGNIS_MATCH_RE || m->type == IGNIS_MATCH_NRE));
+            assert_true((m->re != NULL) ==
+                        (m->type == IGNIS_MATCH_RE || m->type == IGNIS_MATCH_NRE));
         }
         ignis_selector_free(&sel);
         assert_null(sel.matchers);
@@ -154,15 +159,20 @@ static void test_parse_errors(void **state)
         {"{a=b}",
          "1:4: parse error: unexpected identifier \"b\" in label matching, expected string"},
         {"{a==\"b\"}", "1:4: parse error: unexpected \"=\" in label matching, expected string"},
-        {"{a=\"b\" c=\"d\"}",
-         "1:8: parse error: unexpected identifier \"c\" in label matching, expected \",\" or \"}\""},
-        {"{a=\"b\" \"c\"}",
-         "1:8: parse error: unexpected string \"\\\"c\\\"\" in label matching, expected \",\" or \"}\""},
-        {"{,}", "1:2: parse error: unexpected \",\" in label matching, expected identifier or \"}\""},
-        {"{=}", "1:2: parse error: unexpected \"=\" in label matching, expected identifier or \"}\""},
-        {"{a}", "1:3: parse error: unexpected \"}\" in label matching, expected label matching operator"},
-        {"{a,}", "1:3: parse error: unexpected \",\" in label matching, expected label matching operator"},
-        {"{a b}", "1:4: parse error: unexpected identifier \"b\" in label matching, expected label matching operator"},
+        {"{a=\"b\" c=\"d\"}", "1:8: parse error: unexpected identifier \"c\" in label matching, "
+                              "expected \",\" or \"}\""},
+        {"{a=\"b\" \"c\"}", "1:8: parse error: unexpected string \"\\\"c\\\"\" in label matching, "
+                            "expected \",\" or \"}\""},
+        {"{,}",
+         "1:2: parse error: unexpected \",\" in label matching, expected identifier or \"}\""},
+        {"{=}",
+         "1:2: parse error: unexpected \"=\" in label matching, expected identifier or \"}\""},
+        {"{a}",
+         "1:3: parse error: unexpected \"}\" in label matching, expected label matching operator"},
+        {"{a,}",
+         "1:3: parse error: unexpected \",\" in label matching, expected label matching operator"},
+        {"{a b}", "1:4: parse error: unexpected identifier \"b\" in label matching, expected label "
+                  "matching operator"},
         {"{\"a\" \"b\"}",
          "1:6: parse error: unexpected string \"\\\"b\\\"\" in label matching, expected label "
          "matching operator, \",\" or \"}\""},
@@ -181,7 +191,8 @@ static void test_parse_errors(void **state)
         {"up[5m]", "1:3: parse error: unexpected character: '['"},
         {"1", "1:1: parse error: unexpected character: '1'"},
         {"}", "1:1: parse error: unexpected right brace '}'"},
-        {"\"foo\"", "1:1: parse error: unexpected string \"\\\"foo\\\"\", expected a series selector"},
+        {"\"foo\"",
+         "1:1: parse error: unexpected string \"\\\"foo\\\"\", expected a series selector"},
         {"{\"\"=\"x\"}", "1:2: parse error: invalid label name \"\""},
         {"{\"\\xff\"=\"x\"}", "1:2: parse error: invalid label name \"\\xff\""},
         {"{\"\\xff\"}", "1:2: parse error: invalid metric name \"\\xff\""},
@@ -226,8 +237,9 @@ static void test_parse_braces_for_promql(void **state)
     char err[256] = "";
     /* the PromQL parser puts the name it read first, then hands over the braces */
     struct ignis_matcher name;
-    assert_int_equal(ignis_matcher_init(&name, IGNIS_MATCH_EQ, "__name__", 8,
-                                        "http_requests_total", 19, err, sizeof err), 0);
+    assert_int_equal(ignis_matcher_init(&name, IGNIS_MATCH_EQ, "__name__", 8, "http_requests_total",
+                                        19, err, sizeof err),
+                     0);
     sel.matchers = malloc(sizeof name);
     sel.matchers[0] = name;
     sel.n = 1;
@@ -243,8 +255,8 @@ static void test_parse_braces_for_promql(void **state)
     size_t before = sel.n;
     assert_int_equal(ignis_selector_parse_braces(bad, strlen(bad), &bpos, &sel, err, sizeof err),
                      -1);
-    assert_string_equal(err,
-                        "at 15: metric name must not be set twice: \"http_requests_total\" or \"x\"");
+    assert_string_equal(
+        err, "at 15: metric name must not be set twice: \"http_requests_total\" or \"x\"");
     assert_int_equal(bpos, 7);
     assert_int_equal(sel.n, before);
     render(&sel, got, sizeof got);
@@ -291,26 +303,16 @@ static void test_matchers(void **state)
         const char *subject; /* NULL: the label is absent */
         bool want;
     } cases[] = {
-        {IGNIS_MATCH_EQ, "a", "a", true},
-        {IGNIS_MATCH_EQ, "a", "ab", false},
-        {IGNIS_MATCH_EQ, "a", "", false},
-        {IGNIS_MATCH_EQ, "a", NULL, false},
-        {IGNIS_MATCH_EQ, "", NULL, true},
-        {IGNIS_MATCH_EQ, "", "", true},
-        {IGNIS_MATCH_NE, "a", "a", false},
-        {IGNIS_MATCH_NE, "a", "b", true},
-        {IGNIS_MATCH_NE, "a", NULL, true},
-        {IGNIS_MATCH_NE, "", NULL, false},
-        {IGNIS_MATCH_RE, "a.*", "abc", true},
-        {IGNIS_MATCH_RE, "a.*", "xabc", false},
-        {IGNIS_MATCH_RE, "a|b", "ab", false},
-        {IGNIS_MATCH_RE, ".*", NULL, true},
-        {IGNIS_MATCH_RE, ".+", NULL, false},
-        {IGNIS_MATCH_RE, "a.b", "a\nb", true},
-        {IGNIS_MATCH_NRE, "a.*", "abc", false},
-        {IGNIS_MATCH_NRE, "a.*", "b", true},
-        {IGNIS_MATCH_NRE, "", NULL, false},
-        {IGNIS_MATCH_NRE, ".+", NULL, true},
+        {IGNIS_MATCH_EQ, "a", "a", true},       {IGNIS_MATCH_EQ, "a", "ab", false},
+        {IGNIS_MATCH_EQ, "a", "", false},       {IGNIS_MATCH_EQ, "a", NULL, false},
+        {IGNIS_MATCH_EQ, "", NULL, true},       {IGNIS_MATCH_EQ, "", "", true},
+        {IGNIS_MATCH_NE, "a", "a", false},      {IGNIS_MATCH_NE, "a", "b", true},
+        {IGNIS_MATCH_NE, "a", NULL, true},      {IGNIS_MATCH_NE, "", NULL, false},
+        {IGNIS_MATCH_RE, "a.*", "abc", true},   {IGNIS_MATCH_RE, "a.*", "xabc", false},
+        {IGNIS_MATCH_RE, "a|b", "ab", false},   {IGNIS_MATCH_RE, ".*", NULL, true},
+        {IGNIS_MATCH_RE, ".+", NULL, false},    {IGNIS_MATCH_RE, "a.b", "a\nb", true},
+        {IGNIS_MATCH_NRE, "a.*", "abc", false}, {IGNIS_MATCH_NRE, "a.*", "b", true},
+        {IGNIS_MATCH_NRE, "", NULL, false},     {IGNIS_MATCH_NRE, ".+", NULL, true},
     };
     for (size_t i = 0; i < COUNT(cases); i++) {
         struct ignis_matcher m;

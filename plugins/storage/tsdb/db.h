@@ -1,0 +1,67 @@
+/* plugins/storage/tsdb/db.h — a data directory as one database: the head plus the
+ * persisted blocks beside it, and queriers that merge them. Blocks are reference counted:
+ * a querier pins the blocks it reads until it closes, so compaction and retention can
+ * drop a block from the list while a reader still maps it. */
+#ifndef TSDB_DB_H
+#define TSDB_DB_H
+
+#include "block.h"
+#include "head.h"
+
+#include <ignis/selector.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct dblock {
+    struct block b;
+    int refs;      /* the db's list holds one; each querier one more */
+    bool removed;  /* no longer listed: delete the directory when refs reach 0 */
+};
+
+struct db {
+    char *dir;
+    struct head *head;
+    pthread_mutex_t mu; /* guards blocks[] and each dblock's refs */
+    struct dblock **blocks; /* sorted by min_time */
+    size_t nblocks;
+    void (*log)(void *arg, int level, const char *msg);
+    void *log_arg;
+};
+
+/* Opens every block directory under dir (ULID names); a block that does not open is
+ * logged and skipped. The head must be open already. */
+int db_load_blocks(struct db *db, char *err, size_t errlen);
+void db_close_blocks(struct db *db);
+void dblock_unref(struct db *db, struct dblock *b);
+
+struct dbq; /* a querier over [mint, maxt] */
+struct dbset;
+
+struct dbq *dbq_open(struct db *db, int64_t mint, int64_t maxt);
+void dbq_close(struct dbq *q);
+/* Series matching every matcher, merged across blocks and head, sorted by labels. limit 0:
+ * all. Returns 0 or an IGNIS_E_* code. */
+int dbq_select(struct dbq *q, const struct ignis_matcher *ms, size_t n, size_t limit,
+               struct dbset **out);
+/* 1 and the series' labels (borrowed until the next call), 0 at the end, or an error. */
+int dbset_next(struct dbset *s, const struct ignis_label **ls, size_t *nls, uint64_t *ref);
+long dbset_samples(struct dbset *s, int64_t mint, int64_t maxt, int64_t *t, double *v,
+                   size_t cap);
+/* The next chunk overlapping [mint, maxt]: 1, 0 at the end, or an error. */
+int dbset_chunk(struct dbset *s, int64_t mint, int64_t maxt, uint8_t *enc, const uint8_t **data,
+                size_t *len, int64_t *cmint, int64_t *cmaxt);
+void dbset_close(struct dbset *s);
+
+int dbq_label_names(struct dbq *q, const struct ignis_matcher *ms, size_t n, size_t limit,
+                    void (*fn)(void *arg, const char *s, size_t len), void *arg);
+int dbq_label_values(struct dbq *q, const char *name, size_t nlen,
+                     const struct ignis_matcher *ms, size_t n, size_t limit,
+                     void (*fn)(void *arg, const char *s, size_t len), void *arg);
+
+/* Postings of the series of an index matching every matcher (all when n == 0). */
+int index_select(const struct indexr *ix, const struct ignis_matcher *ms, size_t n,
+                 struct plist *out);
+
+#endif

@@ -1,0 +1,28 @@
+#!/bin/bash
+# tests/integration/ignisctl.sh — ignisctl's verbs, help texts and exit codes.
+. "$top_srcdir/tests/lib.sh"
+
+"$IGNISCTL" --help >"$TMP/out" || fail "ignisctl --help"
+assert_grep "check" "$TMP/out" "top-level help lists check"
+"$IGNISCTL" check --help >"$TMP/out" || fail "check --help"
+assert_grep "config" "$TMP/out" "check help lists config"
+"$IGNISCTL" check config --help >"$TMP/out" || fail "check config --help"
+assert_grep "Exit status" "$TMP/out" "check config help documents exit codes"
+"$IGNISCTL" 2>/dev/null; assert_eq $? 2 "no verb"
+"$IGNISCTL" frobnicate 2>/dev/null; assert_eq $? 2 "unknown verb"
+"$IGNISCTL" check config 2>/dev/null; assert_eq $? 2 "check config without files"
+"$IGNISCTL" --version | grep -q "^ignisctl, version" || fail "--version"
+pass "help and usage errors"
+
+printf 'plugins = { path = [ "%s" ]; load = [ "mem" ]; };\nstorage = { mem = { }; };\n' \
+    "$PLUGINS_BUILD" >"$TMP/ok.conf"
+"$IGNISCTL" check config "$TMP/ok.conf" >"$TMP/out"; assert_eq $? 0 "valid config"
+assert_grep "SUCCESS" "$TMP/out" "success printed"
+printf 'plugins = { path = [ "%s" ]; load = [ "mem" ]; };\nstorage = { mem = { no_such_key = 1; }; };\n' \
+    "$PLUGINS_BUILD" >"$TMP/bad.conf"
+"$IGNISCTL" check config "$TMP/ok.conf" "$TMP/bad.conf" >"$TMP/out"; assert_eq $? 1 "invalid config"
+assert_grep "bad.conf:2" "$TMP/out" "error names file:line"
+assert_grep "no_such_key" "$TMP/out" "error names the setting"
+"$IGNISCTL" check config --plugin-dir "$PLUGINS_BUILD" "$top_srcdir/etc/ignis.conf" >"$TMP/out" \
+    || fail "the shipped etc/ignis.conf does not validate: $(cat "$TMP/out")"
+pass "check config"

@@ -1,0 +1,91 @@
+/* tests/tools/static_server.c — serves the files of one directory over HTTP on
+ * 127.0.0.1 (a port the kernel picks, printed on stdout), for tests that scrape captured
+ * bodies. *.om.txt files are served as OpenMetrics, everything else as text 0.0.4.
+ * Runs until SIGTERM/SIGINT. */
+#include <config.h>
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+static const char *dir;
+
+static void serve(struct evhttp_request *req, void *arg)
+{
+    (void)arg;
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    if (!path || strstr(path, "..") || path[0] != '/' || !path[1]) {
+        evhttp_send_error(req, 404, NULL);
+        return;
+    }
+    char file[4096];
+    snprintf(file, sizeof file, "%s%s", dir, path);
+    int fd = open(file, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        evhttp_send_error(req, 404, NULL);
+        return;
+    }
+    size_t n = strlen(file);
+    bool om = n > 7 && strcmp(file + n - 7, ".om.txt") == 0;
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+                         : "text/plain; version=0.0.4; charset=utf-8");
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add_file(b, fd, 0, st.st_size);
+    evhttp_send_reply(req, 200, "OK", b);
+    evbuffer_free(b);
+}
+
+static void on_signal(evutil_socket_t s, short w, void *arg)
+{
+    (void)s;
+    (void)w;
+    event_base_loopexit(arg, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: static_server DIR\n");
+        return 2;
+    }
+    dir = argv[1];
+    struct event_base *base = event_base_new();
+    struct evhttp *http = evhttp_new(base);
+    struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
+    if (!s) {
+        fprintf(stderr, "static_server: cannot listen\n");
+        return 1;
+    }
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    getsockname(evhttp_bound_socket_get_fd(s), (struct sockaddr *)&a, &al);
+    printf("%d\n", ntohs(a.sin_port));
+    fflush(stdout);
+    evhttp_set_gencb(http, serve, NULL);
+    struct event *t = evsignal_new(base, SIGTERM, on_signal, base);
+    struct event *i = evsignal_new(base, SIGINT, on_signal, base);
+    evsignal_add(t, NULL);
+    evsignal_add(i, NULL);
+    event_base_dispatch(base);
+    event_free(t);
+    event_free(i);
+    evhttp_free(http);
+    event_base_free(base);
+    return 0;
+}
