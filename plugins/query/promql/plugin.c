@@ -25,12 +25,15 @@ static struct {
     struct ignis_counter *samples;
 } em;
 
-static void metrics_acquire(const struct ignis_host *host)
+/* Returns whether the instance holds a reference (release it on destroy). */
+static bool metrics_acquire(const struct ignis_host *host)
 {
+    if (!host || !IGNIS_HAS(host, registry))
+        return false;
     pthread_mutex_lock(&metrics_lock);
-    if (em.users++ > 0 || !host || !IGNIS_HAS(host, registry)) {
+    if (em.users++ > 0) {
         pthread_mutex_unlock(&metrics_lock);
-        return;
+        return true;
     }
     struct ignis_registry *reg = host->registry(host);
     static const struct ignis_quantile q[] = {{0.5, 0.05}, {0.9, 0.01}, {0.99, 0.001}};
@@ -59,6 +62,7 @@ static void metrics_acquire(const struct ignis_host *host)
     };
     em.samples = reg ? ignis_counter_new(reg, &o, err, sizeof err) : NULL;
     pthread_mutex_unlock(&metrics_lock);
+    return true;
 }
 
 static void metrics_release(void)
@@ -75,6 +79,7 @@ static void metrics_release(void)
 
 struct promql {
     const struct ignis_host *host;
+    bool metrics; /* holds a reference to the shared self-metrics */
     pthread_mutex_t lock; /* guards opts and feat while reconfigure swaps them */
     struct pq_engine_opts opts;
     struct pq_features feat;
@@ -156,7 +161,7 @@ static int create(const struct ignis_host *host, const struct ignis_config *cfg,
         return IGNIS_E_INVALID;
     }
     pthread_mutex_init(&p->lock, NULL);
-    metrics_acquire(host);
+    p->metrics = metrics_acquire(host);
     *instance = p;
     return 0;
 }
@@ -180,7 +185,8 @@ static void destroy(void *instance)
     struct promql *p = instance;
     if (!p)
         return;
-    metrics_release();
+    if (p->metrics)
+        metrics_release();
     pthread_mutex_destroy(&p->lock);
     free(p);
 }

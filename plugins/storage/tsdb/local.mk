@@ -16,7 +16,7 @@ plugins_storage_tsdb_libtsdb_la_SOURCES = \
 	plugins/storage/tsdb/postings.h plugins/storage/tsdb/postings.c \
 	plugins/storage/tsdb/hchunks.h plugins/storage/tsdb/hchunks.c \
 	plugins/storage/tsdb/head.h plugins/storage/tsdb/head.c \
-	plugins/storage/tsdb/db.h plugins/storage/tsdb/querier.c
+	plugins/storage/tsdb/db.h plugins/storage/tsdb/querier.c plugins/storage/tsdb/compact.c
 plugins_storage_tsdb_libtsdb_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SNAPPY_CFLAGS) \
 	$(ZSTD_CFLAGS) $(XXHASH_CFLAGS)
 plugins_storage_tsdb_libtsdb_la_LIBADD = sdk/libignis.la $(JANSSON_LIBS) $(SNAPPY_LIBS) \
@@ -86,3 +86,6 @@ tests_unit_plugins_test_tsdb_plugin_LDADD = $(TSDB_TEST_LINK) $(LIBEVENT_LIBS) $
 
 TESTS += tests/integration/tsdb_db.sh
 EXTRA_DIST += tests/integration/tsdb_db.sh
+
+TESTS += tests/integration/tsdb_compact.sh
+EXTRA_DIST += tests/integration/tsdb_compact.sh

@@ -443,7 +443,7 @@ static void test_plugin_ops(void **state)
     /* parse errors: bad_data with Prometheus' message */
     struct ignis_query *q = NULL;
     assert_int_equal(ops->parse(inst, "sum(", &q, err, sizeof err), IGNIS_QERR_BAD_DATA);
-    assert_string_equal(err, "1:5: parse error: unexpected end of input");
+    assert_string_equal(err, "1:5: parse error: unclosed left parenthesis");
     assert_int_equal(ops->parse(inst, "sort_by_label(up, \"job\")", NULL, err, sizeof err),
                      IGNIS_QERR_BAD_DATA); /* experimental functions are off by default */
 
