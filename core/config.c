@@ -19,18 +19,19 @@
 /* Longest setting path ("scrape_configs[3].relabel_configs[0].regex"); longer paths
  * are cut, which only shortens messages. */
 #define MAX_PATH 512
-/* Deepest nesting of groups and lists the walker follows (the schemas nest 4 deep). */
-#define MAX_DEPTH 32
+/* Deepest nesting of groups and lists the walker follows: the core's schema nests 4
+ * deep; raw (ANY) trees stop here, below the view's own limit (32). */
+#define MAX_DEPTH 24
 /* Largest file kept in memory to check integer literals against what libconfig read. */
 #define MAX_SOURCE_BYTES (16u << 20)
 /* Most distinct files (the main one and its @includes) whose text is kept. */
 #define MAX_SOURCES 64
 
 struct cfg_error {
-    int file;      /* order of first appearance of the file, for sorting */
+    int file; /* order of first appearance of the file, for sorting */
     unsigned line;
-    size_t seq;    /* order of discovery: keeps sorting stable */
-    char *text;    /* "file:line: message" */
+    size_t seq; /* order of discovery: keeps sorting stable */
+    char *text; /* "file:line: message" */
 };
 
 struct source {
@@ -94,7 +95,7 @@ static char *xstrndup(const char *s, size_t n)
 
 /* Appends to path at len; returns the new length (the text is cut at MAX_PATH). */
 __attribute__((format(printf, 3, 4))) static size_t path_add(char *path, size_t len,
-                                                              const char *fmt, ...)
+                                                             const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -115,12 +116,18 @@ static size_t path_key(char *path, size_t len, const char *key)
 static const char *kind_name(enum ignis_plugin_kind k)
 {
     switch (k) {
-    case IGNIS_PLUGIN_DISCOVERY: return "discovery";
-    case IGNIS_PLUGIN_EXPORTER: return "exporter";
-    case IGNIS_PLUGIN_STORAGE: return "storage";
-    case IGNIS_PLUGIN_QUERY: return "query";
-    case IGNIS_PLUGIN_NOTIFIER: return "notifier";
-    case IGNIS_PLUGIN_SERVICE: return "service";
+    case IGNIS_PLUGIN_DISCOVERY:
+        return "discovery";
+    case IGNIS_PLUGIN_EXPORTER:
+        return "exporter";
+    case IGNIS_PLUGIN_STORAGE:
+        return "storage";
+    case IGNIS_PLUGIN_QUERY:
+        return "query";
+    case IGNIS_PLUGIN_NOTIFIER:
+        return "notifier";
+    case IGNIS_PLUGIN_SERVICE:
+        return "service";
     }
     return "unknown";
 }
@@ -254,8 +261,7 @@ static size_t nerrors(const struct loader *L)
 }
 
 /* An error about setting s (or the group holding a missing one) at path. */
-__attribute__((format(printf, 4, 5))) static void errf(struct loader *L,
-                                                       const config_setting_t *s,
+__attribute__((format(printf, 4, 5))) static void errf(struct loader *L, const config_setting_t *s,
                                                        const char *path, const char *fmt, ...)
 {
     char msg[1024];
@@ -342,8 +348,7 @@ static int loader_open(struct loader *L)
     source_of(L, NULL); /* the main file is source 0 */
 
     const char *slash = strrchr(L->path, '/');
-    L->dir = slash ? xstrndup(L->path, slash == L->path ? 1 : (size_t)(slash - L->path))
-                   : NULL;
+    L->dir = slash ? xstrndup(L->path, slash == L->path ? 1 : (size_t)(slash - L->path)) : NULL;
     config_init(&L->lc);
     L->lc_init = true;
     if (L->dir)
@@ -365,14 +370,21 @@ static int loader_open(struct loader *L)
 static const char *got_name(const config_setting_t *s)
 {
     switch (config_setting_type(s)) {
-    case CONFIG_TYPE_GROUP: return "a group";
+    case CONFIG_TYPE_GROUP:
+        return "a group";
     case CONFIG_TYPE_INT:
-    case CONFIG_TYPE_INT64: return "an integer";
-    case CONFIG_TYPE_FLOAT: return "a float";
-    case CONFIG_TYPE_STRING: return "a string";
-    case CONFIG_TYPE_BOOL: return "a boolean";
-    case CONFIG_TYPE_ARRAY: return "an array";
-    case CONFIG_TYPE_LIST: return "a list";
+    case CONFIG_TYPE_INT64:
+        return "an integer";
+    case CONFIG_TYPE_FLOAT:
+        return "a float";
+    case CONFIG_TYPE_STRING:
+        return "a string";
+    case CONFIG_TYPE_BOOL:
+        return "a boolean";
+    case CONFIG_TYPE_ARRAY:
+        return "an array";
+    case CONFIG_TYPE_LIST:
+        return "a list";
     }
     return "nothing";
 }
@@ -381,19 +393,31 @@ static const char *want_name(enum ignis_opt_type t)
 {
     switch (t) {
     case IGNIS_OPT_STRING:
-    case IGNIS_OPT_SECRET: return "a string";
-    case IGNIS_OPT_INT: return "an integer";
-    case IGNIS_OPT_FLOAT: return "a number";
-    case IGNIS_OPT_BOOL: return "true or false";
-    case IGNIS_OPT_DURATION: return "a duration string such as \"15s\"";
-    case IGNIS_OPT_SIZE: return "a size such as \"512MB\" or a number of bytes";
-    case IGNIS_OPT_REGEX: return "a regular expression string";
-    case IGNIS_OPT_STRINGS: return "an array of strings [ \"...\", ... ]";
-    case IGNIS_OPT_LABELS: return "a list of { name = \"...\"; value = \"...\"; } groups";
-    case IGNIS_OPT_GROUP: return "a group { ... }";
-    case IGNIS_OPT_LIST: return "a list of groups ( { ... }, ... )";
+    case IGNIS_OPT_SECRET:
+        return "a string";
+    case IGNIS_OPT_INT:
+        return "an integer";
+    case IGNIS_OPT_FLOAT:
+        return "a number";
+    case IGNIS_OPT_BOOL:
+        return "true or false";
+    case IGNIS_OPT_DURATION:
+        return "a duration string such as \"15s\"";
+    case IGNIS_OPT_SIZE:
+        return "a size such as \"512MB\" or a number of bytes";
+    case IGNIS_OPT_REGEX:
+        return "a regular expression string";
+    case IGNIS_OPT_STRINGS:
+        return "an array of strings [ \"...\", ... ]";
+    case IGNIS_OPT_LABELS:
+        return "a list of { name = \"...\"; value = \"...\"; } groups";
+    case IGNIS_OPT_GROUP:
+        return "a group { ... }";
+    case IGNIS_OPT_LIST:
+        return "a list of groups ( { ... }, ... )";
     case IGNIS_OPT_ANY:
-    case IGNIS_OPT_END: break;
+    case IGNIS_OPT_END:
+        break;
     }
     return "a value";
 }
@@ -412,6 +436,12 @@ static bool is_sequence(const config_setting_t *s, bool groups)
     if (t == CONFIG_TYPE_LIST)
         return true;
     return t == CONFIG_TYPE_ARRAY && (!groups || config_setting_length(s) == 0);
+}
+
+static bool is_name_char(char c)
+{
+    return c == '_' || c == '-' || c == '*' || (c >= '0' && c <= '9') ||
+           ((c | 32) >= 'a' && (c | 32) <= 'z');
 }
 
 /* libconfig 1.5 reads a decimal literal without an L suffix into 32 bits and silently
@@ -439,11 +469,23 @@ static void check_int_literal(struct loader *L, const config_setting_t *s, const
     if (!eol)
         eol = end;
     size_t nlen = strlen(name);
+    bool in_str = false;
     for (const char *q = p; q + nlen <= eol; q++) {
-        if (memcmp(q, name, nlen) != 0)
+        /* Names inside strings do not count; a comment ends the search. */
+        if (in_str) {
+            if (*q == '\\' && q + 1 < eol)
+                q++;
+            else if (*q == '"')
+                in_str = false;
             continue;
-        if (q > p && (q[-1] == '_' || q[-1] == '-' || q[-1] == '*' ||
-                      (q[-1] >= '0' && q[-1] <= '9') || ((q[-1] | 32) >= 'a' && (q[-1] | 32) <= 'z')))
+        }
+        if (*q == '"') {
+            in_str = true;
+            continue;
+        }
+        if (*q == '#' || (*q == '/' && q + 1 < eol && (q[1] == '/' || q[1] == '*')))
+            return;
+        if (memcmp(q, name, nlen) != 0 || (q > p && is_name_char(q[-1])))
             continue;
         const char *v = q + nlen;
         while (v < eol && (*v == ' ' || *v == '\t'))
@@ -475,7 +517,6 @@ static void check_int_literal(struct loader *L, const config_setting_t *s, const
         return;
     }
 }
-
 
 /* ---- checks of single values, made as each setting is read ---------------------- */
 
@@ -622,9 +663,8 @@ static void set_text(struct loader *L, const config_setting_t *s, struct ignis_c
     }
 }
 
-static unsigned walk_group(struct loader *L, const config_setting_t *g,
-                           struct ignis_config *view, const struct ignis_option *rows,
-                           char *path, size_t plen, int depth);
+static unsigned walk_group(struct loader *L, const config_setting_t *g, struct ignis_config *view,
+                           const struct ignis_option *rows, char *path, size_t plen, int depth);
 
 static void set_strings(struct loader *L, const config_setting_t *s, struct ignis_config *view,
                         const struct ignis_option *row, char *path, size_t plen)
@@ -643,8 +683,7 @@ static void set_strings(struct loader *L, const config_setting_t *s, struct igni
         if (config_setting_type(e) != CONFIG_TYPE_STRING)
             errf(L, e, path, "expected a string, got %s", got_name(e));
         else if (check_value(L, e, path, rule, config_setting_get_string(e), 0) &&
-                 ignis_config_add_string(view, row->name, config_setting_get_string(e),
-                                         where) != 0)
+                 ignis_config_add_string(view, row->name, config_setting_get_string(e), where) != 0)
             view_failed(L, e, path);
         path[plen] = '\0';
     }
@@ -663,8 +702,7 @@ static void set_labels(struct loader *L, const config_setting_t *s, struct ignis
         const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
         size_t l = path_add(path, plen, "[%d]", i);
         if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
-            errf(L, e, path, "expected { name = \"...\"; value = \"...\"; }, got %s",
-                 got_name(e));
+            errf(L, e, path, "expected { name = \"...\"; value = \"...\"; }, got %s", got_name(e));
             path[plen] = '\0';
             continue;
         }
@@ -704,8 +742,8 @@ static void set_labels(struct loader *L, const config_setting_t *s, struct ignis
             config_setting_lookup_string(config_setting_get_elem(s, (unsigned)j), "name", &prev);
             if (prev && strcmp(prev, name) == 0) {
                 path_key(path, l, "name");
-                errf(L, config_setting_get_member(e, "name"), path,
-                     "duplicate label name \"%s\"", name);
+                errf(L, config_setting_get_member(e, "name"), path, "duplicate label name \"%s\"",
+                     name);
                 path[l] = '\0';
                 ok = false;
             }
@@ -1019,8 +1057,7 @@ static struct inst *find_inst(struct loader *L, enum ignis_plugin_kind kind, con
  * instance. */
 static void plugin_instance(struct loader *L, const config_setting_t *s,
                             enum ignis_plugin_kind kind, const char *plugin, const char *name,
-                            const struct ignis_option *schema, char *path, size_t plen,
-                            int depth)
+                            const struct ignis_option *schema, char *path, size_t plen, int depth)
 {
     char where[PATH_MAX + 32];
     where_of(L, s, where, sizeof where);
@@ -1082,8 +1119,7 @@ static bool place_plugin(struct loader *L, const struct ignis_option *rows,
     const struct ignis_option *schema;
     if (!lookup_plugin(L, plugin, &kind, &schema)) {
         if (want == IGNIS_PLUGIN_SERVICE)
-            errf(L, s, path, "unknown setting, and no service plugin \"%s\" is loaded",
-                 plugin);
+            errf(L, s, path, "unknown setting, and no service plugin \"%s\" is loaded", plugin);
         else
             errf(L, s, path, "%s plugin \"%s\" is not loaded; add it to plugins.load",
                  kind_name(want), plugin);
@@ -1130,9 +1166,9 @@ static const config_setting_t *member_or(const config_setting_t *g, const char *
 
 /* Reports setting key of g at path.key (or at g when the key is absent). */
 __attribute__((format(printf, 6, 7))) static void key_err(struct loader *L,
-                                                          const config_setting_t *g,
-                                                          char *path, size_t plen,
-                                                          const char *key, const char *fmt, ...)
+                                                          const config_setting_t *g, char *path,
+                                                          size_t plen, const char *key,
+                                                          const char *fmt, ...)
 {
     char msg[768];
     va_list ap;
@@ -1152,8 +1188,7 @@ static void check_timeout(struct loader *L, const config_setting_t *g, char *pat
     char a[32], b[32];
     ignis_format_duration(timeout, a, sizeof a);
     ignis_format_duration(interval, b, sizeof b);
-    key_err(L, g, path, plen, "scrape_timeout", "%s is longer than the scrape interval (%s)", a,
-            b);
+    key_err(L, g, path, plen, "scrape_timeout", "%s is longer than the scrape interval (%s)", a, b);
 }
 
 /* True when t is a replace target: label name characters and $1 / ${name} references,
@@ -1185,11 +1220,11 @@ static bool valid_replace_target(const char *t)
     return true;
 }
 
-static void check_relabel(struct loader *L, const config_setting_t *g,
-                          const struct ignis_config *v, char *path, size_t plen)
+static void check_relabel(struct loader *L, const config_setting_t *g, const struct ignis_config *v,
+                          char *path, size_t plen)
 {
-    static const char *const need_target[] = {"replace",   "hashmod",   "lowercase",
-                                              "uppercase", "keepequal", "dropequal", NULL};
+    static const char *const need_target[] = {"replace",   "hashmod",   "lowercase", "uppercase",
+                                              "keepequal", "dropequal", NULL};
     static const char *const equal[] = {"keepequal", "dropequal", NULL};
     static const char *const labelset[] = {"labeldrop", "labelkeep", NULL};
     const char *action = ignis_config_string(v, "action");
@@ -1233,8 +1268,7 @@ static void check_auth(struct loader *L, const config_setting_t *g, const struct
         errf(L, g, path, "at most one of credentials and credentials_file may be set");
     const char *type = ignis_config_string(v, "type");
     if (type && strcasecmp(type, "basic") == 0)
-        key_err(L, g, path, plen, "type", "type \"%s\" is not allowed here; use basic_auth",
-                type);
+        key_err(L, g, path, plen, "type", "type \"%s\" is not allowed here; use basic_auth", type);
 }
 
 static void check_group(struct loader *L, const struct ignis_option *rows,
@@ -1286,9 +1320,8 @@ static const struct ignis_option *find_row(const struct ignis_option *rows, cons
 /* Validates group g against rows into view; plugin subtrees in the core's groups go to
  * their plugins. Runs the group's semantic checks when it had no errors of its own.
  * Returns the number of errors found inside. */
-static unsigned walk_group(struct loader *L, const config_setting_t *g,
-                           struct ignis_config *view, const struct ignis_option *rows,
-                           char *path, size_t plen, int depth)
+static unsigned walk_group(struct loader *L, const config_setting_t *g, struct ignis_config *view,
+                           const struct ignis_option *rows, char *path, size_t plen, int depth)
 {
     size_t before = nerrors(L);
     if (depth > MAX_DEPTH) {
@@ -1339,8 +1372,8 @@ static void check_scrape_configs(struct loader *L, const struct ignis_config *ro
         size_t plen = path_add(path, 0, "scrape_configs[%zu]", i);
         const char *job = ignis_config_string(sc, "job_name");
         for (size_t j = 0; job && *job && j < i; j++) {
-            const char *other = ignis_config_string(ignis_config_at(root, "scrape_configs", j),
-                                                    "job_name");
+            const char *other =
+                ignis_config_string(ignis_config_at(root, "scrape_configs", j), "job_name");
             if (other && strcmp(other, job) == 0) {
                 key_err(L, g, path, plen, "job_name",
                         "job name \"%s\" is already used by scrape_configs[%zu]", job, j);
@@ -1361,9 +1394,8 @@ static void check_scrape_configs(struct loader *L, const struct ignis_config *ro
 static int collect_instances(struct loader *L, const struct ignis_config *root,
                              struct ig_config *out, struct cfg_priv *priv)
 {
-    const struct ignis_config *pl = ignis_config_group(root, "plugins");
     const config_setting_t *load = config_lookup(&L->lc, "plugins.load");
-    size_t nload = ignis_config_count(pl, "load");
+    size_t nload = load && is_sequence(load, false) ? (size_t)config_setting_length(load) : 0;
     size_t cap = L->ninsts + nload;
     if (!cap)
         return 0;
@@ -1373,12 +1405,12 @@ static int collect_instances(struct loader *L, const struct ignis_config *root,
         return -1;
 
     for (size_t i = 0; i < nload; i++) {
-        const char *name = ignis_config_string_at(pl, "load", i);
+        const config_setting_t *el = config_setting_get_elem(load, (unsigned)i);
+        const char *name = config_setting_get_string(el); /* NULL: not a string */
         enum ignis_plugin_kind kind;
         const struct ignis_option *schema;
         if (!name || !L->plugin_fn)
             continue;
-        const config_setting_t *el = load ? config_setting_get_elem(load, (unsigned)i) : NULL;
         char path[MAX_PATH];
         size_t plen = path_add(path, 0, "plugins.load[%zu]", i);
         if (!lookup_plugin(L, name, &kind, &schema)) {
@@ -1396,10 +1428,7 @@ static int collect_instances(struct loader *L, const struct ignis_config *root,
             continue;
         if (!in) {
             char where[PATH_MAX + 32];
-            if (el)
-                where_of(L, el, where, sizeof where);
-            else
-                snprintf(where, sizeof where, "%s", L->path);
+            where_of(L, el, where, sizeof where);
             struct ignis_config *view = ignis_config_new(schema ? schema : no_rows, where);
             if (!view)
                 return -1;

@@ -80,8 +80,10 @@ struct ig_config {
     /* The whole file as validated views. The root's schema is the core's; plugin
      * subtrees are validated against their plugins' schemas and appear in instances. */
     struct ignis_config *root;
-    /* scrape_configs as a view of the list (NULL when absent); each element's plugin
-     * subtrees (X_sd_configs) are also listed in instances. */
+    /* The view holding the list scrape_configs (it is root; NULL when the file has no
+     * scrape config): ignis_config_count(scrape_configs, "scrape_configs") elements,
+     * ignis_config_at(scrape_configs, "scrape_configs", i). An element's plugin subtrees
+     * (X_sd_configs) are not in its view; they are listed in instances ("JOB/X/j"). */
     const struct ignis_config *scrape_configs;
 
     struct ig_config_instance *instances;

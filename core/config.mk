@@ -14,3 +14,13 @@ tests_unit_core_test_config_SOURCES = tests/unit/core/test_config.c
 tests_unit_core_test_config_CFLAGS = $(IG_TEST_CC) $(LIBCONFIG_CFLAGS) \
 	-DIG_TEST_SRCDIR='"$(abs_top_srcdir)"'
 tests_unit_core_test_config_LDADD = core/libigcore.la $(IG_TEST_LINK)
+
+# Fuzz target of the loader (tests/fuzz/README.md), replayed over its seeds and
+# crashers by `make check`.
+check_PROGRAMS += tests/fuzz/fuzz_config_replay
+tests_fuzz_fuzz_config_replay_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz.h \
+	tests/fuzz/fuzz_config.c
+tests_fuzz_fuzz_config_replay_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS)
+tests_fuzz_fuzz_config_replay_LDADD = core/libigcore.la sdk/libignis.la
+TESTS += tests/fuzz/config.sh
+EXTRA_DIST += tests/fuzz/config.sh tests/fuzz/corpus/config tests/fuzz/crashers/config

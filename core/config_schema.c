@@ -9,13 +9,25 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ROW(n, t, d, h) {n, IGNIS_OPT_##t, d, h, NULL, 0}
-#define REQ(n, t, h) {n, IGNIS_OPT_##t, NULL, h, NULL, IGNIS_OPT_REQUIRED}
-#define SUB(n, t, rows, h) {n, IGNIS_OPT_##t, NULL, h, rows, 0}
-#define END {NULL, IGNIS_OPT_END, NULL, NULL, NULL, 0}
+#define ROW(n, t, d, h)                                                                            \
+    {                                                                                              \
+        n, IGNIS_OPT_##t, d, h, NULL, 0                                                            \
+    }
+#define REQ(n, t, h)                                                                               \
+    {                                                                                              \
+        n, IGNIS_OPT_##t, NULL, h, NULL, IGNIS_OPT_REQUIRED                                        \
+    }
+#define SUB(n, t, rows, h)                                                                         \
+    {                                                                                              \
+        n, IGNIS_OPT_##t, NULL, h, rows, 0                                                         \
+    }
+#define END                                                                                        \
+    {                                                                                              \
+        NULL, IGNIS_OPT_END, NULL, NULL, NULL, 0                                                   \
+    }
 
 const char *const ig_cfg_relabel_actions[] = {
-    "replace",  "keep",    "drop",      "keepequal", "dropequal", "hashmod",
+    "replace",  "keep",      "drop",      "keepequal", "dropequal", "hashmod",
     "labelmap", "labeldrop", "labelkeep", "lowercase", "uppercase", NULL,
 };
 
@@ -48,10 +60,8 @@ const struct ignis_option ig_cfg_web_rows[] = {
 
 const struct ignis_option ig_cfg_query_rows[] = {
     ROW("timeout", DURATION, "2m", "longest time a query may run"),
-    ROW("max_samples", INT, "50000000",
-        "most samples a query may hold in memory at once"),
-    ROW("lookback_delta", DURATION, "5m",
-        "how far back an instant selector looks for a sample"),
+    ROW("max_samples", INT, "50000000", "most samples a query may hold in memory at once"),
+    ROW("lookback_delta", DURATION, "5m", "how far back an instant selector looks for a sample"),
     ROW("max_concurrency", INT, "20", "most queries executed at once"),
     END,
 };
@@ -69,7 +79,8 @@ const struct ignis_option ig_cfg_exemplars_rows[] = {
 };
 
 const struct ignis_option ig_cfg_storage_rows[] = {
-    SUB("exemplars", GROUP, ig_cfg_exemplars_rows, "exemplar storage (handed to the storage in use)"),
+    SUB("exemplars", GROUP, ig_cfg_exemplars_rows,
+        "exemplar storage (handed to the storage in use)"),
     END,
 };
 
@@ -177,8 +188,7 @@ const struct ignis_option ig_cfg_root_rows[] = {
         "query limits; query.X holds the settings of query plugin X"),
     SUB("log", GROUP, ig_cfg_log_rows, "logging"),
     ROW("workers", INT, "0", "worker threads (0: one per core)"),
-    SUB("storage", GROUP, ig_cfg_storage_rows,
-        "storage.X holds the settings of storage plugin X"),
+    SUB("storage", GROUP, ig_cfg_storage_rows, "storage.X holds the settings of storage plugin X"),
     SUB("exporters", GROUP, ig_cfg_exporters_rows,
         "exporters.X holds the settings of exporter plugin X"),
     SUB("scrape_configs", LIST, ig_cfg_scrape_rows,
@@ -198,20 +208,34 @@ const struct ignis_option *ig_config_core_schema(void)
 static const char *type_name(const struct ignis_option *o)
 {
     switch (o->type) {
-    case IGNIS_OPT_STRING: return "string";
-    case IGNIS_OPT_INT: return "int";
-    case IGNIS_OPT_FLOAT: return "float";
-    case IGNIS_OPT_BOOL: return "bool";
-    case IGNIS_OPT_DURATION: return "duration";
-    case IGNIS_OPT_SIZE: return "size";
-    case IGNIS_OPT_REGEX: return "regex";
-    case IGNIS_OPT_SECRET: return "secret";
-    case IGNIS_OPT_STRINGS: return "strings";
-    case IGNIS_OPT_LABELS: return "labels";
-    case IGNIS_OPT_GROUP: return "group";
-    case IGNIS_OPT_LIST: return "list";
-    case IGNIS_OPT_ANY: return "any";
-    case IGNIS_OPT_END: break;
+    case IGNIS_OPT_STRING:
+        return "string";
+    case IGNIS_OPT_INT:
+        return "int";
+    case IGNIS_OPT_FLOAT:
+        return "float";
+    case IGNIS_OPT_BOOL:
+        return "bool";
+    case IGNIS_OPT_DURATION:
+        return "duration";
+    case IGNIS_OPT_SIZE:
+        return "size";
+    case IGNIS_OPT_REGEX:
+        return "regex";
+    case IGNIS_OPT_SECRET:
+        return "secret";
+    case IGNIS_OPT_STRINGS:
+        return "strings";
+    case IGNIS_OPT_LABELS:
+        return "labels";
+    case IGNIS_OPT_GROUP:
+        return "group";
+    case IGNIS_OPT_LIST:
+        return "list";
+    case IGNIS_OPT_ANY:
+        return "any";
+    case IGNIS_OPT_END:
+        break;
     }
     return "?";
 }
@@ -238,8 +262,7 @@ static int name_width(const struct ignis_option *rows, int indent, int depth)
     return w;
 }
 
-static void print_rows(FILE *f, const struct ignis_option *rows, int indent, int width,
-                       int depth)
+static void print_rows(FILE *f, const struct ignis_option *rows, int indent, int width, int depth)
 {
     if (!rows || depth > MAX_SCHEMA_DEPTH)
         return;
@@ -255,8 +278,8 @@ static void print_rows(FILE *f, const struct ignis_option *rows, int indent, int
             def = defbuf;
         } else if (!def)
             def = "-";
-        fprintf(f, "%*s%-*s  %-8s  %-14s  %s\n", indent, "", width - indent, o->name,
-                type_name(o), def, o->help ? o->help : "");
+        fprintf(f, "%*s%-*s  %-8s  %-14s  %s\n", indent, "", width - indent, o->name, type_name(o),
+                def, o->help ? o->help : "");
         if (o->sub && (o->type == IGNIS_OPT_GROUP || o->type == IGNIS_OPT_LIST))
             print_rows(f, o->sub, indent + 2, width, depth + 1);
     }

@@ -49,3 +49,14 @@ tests_bench_bench_metrics_SOURCES = tests/bench/bench_metrics.c
 tests_bench_bench_metrics_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) -O2
 tests_bench_bench_metrics_LDADD = sdk/libignis.la $(LIBEVENT_LIBS) $(PTHREAD_LIBS)
 CLEANFILES += tests/bench/bench_metrics
+
+# fuzz target for /metrics' outside input (Accept headers, bytes into the writer);
+# make check replays the seed corpus and saved crashers (shared tests/fuzz/replay.c)
+check_PROGRAMS += tests/fuzz/fuzz_expose_negotiate_replay
+tests_fuzz_fuzz_expose_negotiate_replay_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz.h \
+	tests/fuzz/fuzz_expose_negotiate.c
+tests_fuzz_fuzz_expose_negotiate_replay_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_fuzz_fuzz_expose_negotiate_replay_LDADD = sdk/libignis.la $(LIBEVENT_LIBS)
+TESTS += tests/fuzz/expose_negotiate.sh
+EXTRA_DIST += tests/fuzz/expose_negotiate.sh tests/fuzz/corpus/expose_negotiate \
+	tests/fuzz/crashers/expose_negotiate

@@ -12,11 +12,14 @@ plugins_storage_tsdb_libtsdb_la_SOURCES = \
 	plugins/storage/tsdb/block.h plugins/storage/tsdb/block.c \
 	plugins/storage/tsdb/wal.h plugins/storage/tsdb/wal.c \
 	plugins/storage/tsdb/record.h plugins/storage/tsdb/record.c \
-	plugins/storage/tsdb/checkpoint.h plugins/storage/tsdb/checkpoint.c
+	plugins/storage/tsdb/checkpoint.h plugins/storage/tsdb/checkpoint.c \
+	plugins/storage/tsdb/postings.h plugins/storage/tsdb/postings.c \
+	plugins/storage/tsdb/hchunks.h plugins/storage/tsdb/hchunks.c \
+	plugins/storage/tsdb/head.h plugins/storage/tsdb/head.c
 plugins_storage_tsdb_libtsdb_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SNAPPY_CFLAGS) \
-	$(ZSTD_CFLAGS)
+	$(ZSTD_CFLAGS) $(XXHASH_CFLAGS)
 plugins_storage_tsdb_libtsdb_la_LIBADD = sdk/libignis.la $(JANSSON_LIBS) $(SNAPPY_LIBS) \
-	$(ZSTD_LIBS) $(PTHREAD_LIBS) $(M_LIBS)
+	$(ZSTD_LIBS) $(XXHASH_LIBS) $(PTHREAD_LIBS) $(M_LIBS)
 
 TSDB_TEST_CC = $(IG_TEST_CC) -I$(top_srcdir)/plugins/storage/tsdb
 TSDB_TEST_LINK = plugins/storage/tsdb/libtsdb.la $(IG_TEST_LINK)
@@ -53,3 +56,29 @@ tests_unit_plugins_test_tsdb_wal_LDADD = $(TSDB_TEST_LINK)
 
 TESTS += tests/integration/tsdb_wal.sh
 EXTRA_DIST += tests/integration/tsdb_wal.sh
+
+check_PROGRAMS += tests/unit/plugins/test_tsdb_head
+UNIT_TESTS += tests/unit/plugins/test_tsdb_head
+TESTS += tests/unit/plugins/test_tsdb_head
+tests_unit_plugins_test_tsdb_head_SOURCES = tests/unit/plugins/test_tsdb_head.c
+tests_unit_plugins_test_tsdb_head_CFLAGS = $(TSDB_TEST_CC)
+tests_unit_plugins_test_tsdb_head_LDADD = $(TSDB_TEST_LINK)
+
+TESTS += tests/integration/tsdb_head.sh
+EXTRA_DIST += tests/integration/tsdb_head.sh
+
+# The plugin module: the ops table over the convenience library.
+plugins_LTLIBRARIES += plugins/storage/tsdb/tsdb.la
+plugins_storage_tsdb_tsdb_la_SOURCES = plugins/storage/tsdb/plugin.c
+plugins_storage_tsdb_tsdb_la_CFLAGS = $(AM_CFLAGS)
+plugins_storage_tsdb_tsdb_la_LDFLAGS = $(AM_LDFLAGS) $(IG_PLUGIN_LINK)
+plugins_storage_tsdb_tsdb_la_LIBADD = plugins/storage/tsdb/libtsdb.la sdk/libignis.la
+
+check_PROGRAMS += tests/unit/plugins/test_tsdb_plugin
+UNIT_TESTS += tests/unit/plugins/test_tsdb_plugin
+TESTS += tests/unit/plugins/test_tsdb_plugin
+tests_unit_plugins_test_tsdb_plugin_SOURCES = tests/unit/plugins/test_tsdb_plugin.c \
+	tests/unit/testhost.c tests/unit/testhost.h
+tests_unit_plugins_test_tsdb_plugin_CFLAGS = $(TSDB_TEST_CC)
+tests_unit_plugins_test_tsdb_plugin_LDADD = $(TSDB_TEST_LINK) $(LIBEVENT_LIBS) $(DL_LIBS) \
+	$(PTHREAD_LIBS)

@@ -7,6 +7,7 @@
 #include "checkpoint.h"
 #include "chunkenc.h"
 #include "enc.h"
+#include "head.h"
 #include "record.h"
 #include "wal.h"
 
@@ -828,6 +829,148 @@ static int cmd_write_wal(int argc, char **argv)
     return rc;
 }
 
+/* ---- head --------------------------------------------------------------------------- */
+
+static void tool_log(void *arg, int level, const char *msg)
+{
+    (void)arg;
+    fprintf(stderr, "%s: %s\n", level ? "warn" : "info", msg);
+}
+
+/* Appends a dump file through the head (commits of BATCH samples in time order), then
+ * closes it: the directory then holds wal/ and chunks_head/. */
+static int cmd_head_append(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: head-append DIR DUMPFILE [BATCH]\n");
+        return 2;
+    }
+    size_t batch = argc > 3 ? strtoull(argv[3], NULL, 10) : 500;
+    struct lines in = {0};
+    if (read_dump(argv[2], &in) < 0)
+        return 1;
+    char err[512];
+    struct head *h;
+    struct head_opts o = {.dir = argv[1], .log = tool_log};
+    if (head_open(&h, &o, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    /* Stable sort by time keeps each series' samples in order. */
+    size_t *order = malloc((in.n ? in.n : 1) * sizeof *order);
+    size_t *tmp = malloc((in.n ? in.n : 1) * sizeof *tmp);
+    for (size_t i = 0; i < in.n; i++)
+        order[i] = i;
+    for (size_t width = 1; width < in.n; width *= 2) {
+        for (size_t lo = 0; lo < in.n; lo += 2 * width) {
+            size_t mid = lo + width < in.n ? lo + width : in.n;
+            size_t hi = lo + 2 * width < in.n ? lo + 2 * width : in.n;
+            size_t a = lo, c = mid, o2 = lo;
+            while (a < mid && c < hi)
+                tmp[o2++] = in.v[order[c]].t < in.v[order[a]].t ? order[c++] : order[a++];
+            while (a < mid)
+                tmp[o2++] = order[a++];
+            while (c < hi)
+                tmp[o2++] = order[c++];
+        }
+        size_t *t = order;
+        order = tmp;
+        tmp = t;
+    }
+    int rc = 0;
+    struct head_app *a = head_appender(h);
+    for (size_t i = 0; i < in.n && rc == 0; i++) {
+        struct line *l = &in.v[order[i]];
+        struct ignis_label ls[32];
+        char *store;
+        long n = parse_labels(l->labels, ls, 32, &store);
+        uint64_t ref;
+        int k = n < 0 ? -1 : head_app_add(a, ls, (size_t)n, l->t, l->v, &ref);
+        free(store);
+        if (k) {
+            fprintf(stderr, "append %s %" PRId64 ": %d\n", l->labels, l->t, k);
+            rc = 1;
+            break;
+        }
+        if ((i + 1) % batch == 0) {
+            if (head_app_commit(a, err, sizeof err) != 0) {
+                fprintf(stderr, "commit: %s\n", err);
+                rc = 1;
+                a = NULL;
+                break;
+            }
+            a = head_appender(h);
+        }
+    }
+    if (a) {
+        if (rc)
+            head_app_rollback(a);
+        else if (head_app_commit(a, err, sizeof err) != 0) {
+            fprintf(stderr, "commit: %s\n", err);
+            rc = 1;
+        }
+    }
+    head_close(h);
+    free(order);
+    free(tmp);
+    for (size_t k = 0; k < in.n; k++)
+        free(in.v[k].labels);
+    free(in.v);
+    return rc;
+}
+
+/* Opens a data directory's head (replaying chunks_head/ and the WAL) and prints every
+ * sample. */
+static int cmd_head_dump(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: head-dump DIR\n");
+        return 2;
+    }
+    char err[512];
+    struct head *h;
+    struct head_opts o = {.dir = argv[1], .log = tool_log};
+    if (head_open(&h, &o, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    struct plist sel;
+    int rc = head_select(h, NULL, 0, INT64_MIN, INT64_MAX, &sel) ? 1 : 0;
+    struct head_series_view v = {0};
+    for (size_t i = 0; rc == 0 && i < sel.n; i++) {
+        if (head_series(h, sel.v[i], INT64_MIN, INT64_MAX, &v) != 0) {
+            rc = 1;
+            break;
+        }
+        for (size_t c = 0; c < v.nchks; c++) {
+            struct xor_it it;
+            xor_it_init(&it, v.chks[c].data, v.chks[c].len);
+            int64_t t;
+            double x;
+            int k;
+            while ((k = xor_it_next(&it, &t, &x)) == 1) {
+                print_labels(stdout, v.ls, v.nls);
+                putchar(' ');
+                print_value(stdout, x);
+                printf(" %" PRId64 "\n", t);
+            }
+            if (k < 0) {
+                fprintf(stderr, "corrupt chunk\n");
+                rc = 1;
+            }
+        }
+    }
+    struct head_stats st;
+    head_stats(h, &st);
+    fprintf(stderr, "head: %" PRIu64 " series, %" PRIu64 " chunks, %" PRIu64
+                    " samples replayed, %" PRIu64 " unknown refs\n",
+            st.series, st.chunks, st.replayed_samples, st.replay_unknown_refs);
+    head_series_view_free(&v);
+    plist_free(&sel);
+    head_close(h);
+    return rc;
+}
+
 /* Tombstones [MINT, MAXT] for every series of a block whose id is odd (or all). */
 static int cmd_delete(int argc, char **argv)
 {
@@ -879,6 +1022,10 @@ int main(int argc, char **argv)
         return cmd_checkpoint(argc - 1, argv + 1);
     if (!strcmp(argv[1], "write-wal"))
         return cmd_write_wal(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "head-append"))
+        return cmd_head_append(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "head-dump"))
+        return cmd_head_dump(argc - 1, argv + 1);
     if (!strcmp(argv[1], "delete"))
         return cmd_delete(argc - 1, argv + 1);
     if (!strcmp(argv[1], "dump"))

@@ -62,12 +62,9 @@ static const struct {
     enum ignis_plugin_kind kind;
     const struct ignis_option *schema;
 } fakes[] = {
-    {"mem", IGNIS_PLUGIN_STORAGE, mem_rows},
-    {"tsdb", IGNIS_PLUGIN_STORAGE, tsdb_rows},
-    {"promql", IGNIS_PLUGIN_QUERY, promql_rows},
-    {"node", IGNIS_PLUGIN_EXPORTER, NULL},
-    {"file", IGNIS_PLUGIN_DISCOVERY, file_rows},
-    {"am", IGNIS_PLUGIN_SERVICE, am_rows},
+    {"mem", IGNIS_PLUGIN_STORAGE, mem_rows},          {"tsdb", IGNIS_PLUGIN_STORAGE, tsdb_rows},
+    {"promql", IGNIS_PLUGIN_QUERY, promql_rows},      {"node", IGNIS_PLUGIN_EXPORTER, NULL},
+    {"file", IGNIS_PLUGIN_DISCOVERY, file_rows},      {"am", IGNIS_PLUGIN_SERVICE, am_rows},
     {"webhook", IGNIS_PLUGIN_NOTIFIER, webhook_rows},
 };
 
@@ -120,8 +117,8 @@ static void expect_errors(const char *file, ig_config_plugin_fn fn, const char *
     char expected[32768] = "";
     size_t off = 0;
     for (size_t i = 0; i < n; i++)
-        off += (size_t)snprintf(expected + off, sizeof expected - off, "%s%s%s",
-                                i ? "\n" : "", CONFIGS, want[i]);
+        off += (size_t)snprintf(expected + off, sizeof expected - off, "%s%s%s", i ? "\n" : "",
+                                CONFIGS, want[i]);
     int rc = ig_config_load(file, fn, NULL, &c, err, sizeof err);
     assert_int_equal(rc, -1);
     assert_string_equal(err, expected);
@@ -131,15 +128,14 @@ static void expect_errors(const char *file, ig_config_plugin_fn fn, const char *
     assert_int_equal(c.ninstances, 0);
 }
 
-#define EXPECT_ERRORS(file, fn, ...)                                                        \
-    do {                                                                                    \
-        static const char *const want_[] = {__VA_ARGS__};                                   \
-        expect_errors(CONFIGS file, fn, want_, sizeof want_ / sizeof want_[0]);             \
+#define EXPECT_ERRORS(file, fn, ...)                                                               \
+    do {                                                                                           \
+        static const char *const want_[] = {__VA_ARGS__};                                          \
+        expect_errors(CONFIGS file, fn, want_, sizeof want_ / sizeof want_[0]);                    \
     } while (0)
 
 static const struct ig_config_instance *find_instance(const struct ig_config *c,
-                                                      enum ignis_plugin_kind kind,
-                                                      const char *name)
+                                                      enum ignis_plugin_kind kind, const char *name)
 {
     for (size_t i = 0; i < c->ninstances; i++)
         if (c->instances[i].kind == kind && strcmp(c->instances[i].name, name) == 0)
@@ -232,8 +228,7 @@ static void test_full_file_reads_back(void **state)
     assert_int_equal(c.max_exemplars, 500);
 
     const struct ignis_config *g = ignis_config_group(c.root, "global");
-    assert_string_equal(ignis_config_string(g, "query_log_file"),
-                        "/var/log/ignis/queries.log");
+    assert_string_equal(ignis_config_string(g, "query_log_file"), "/var/log/ignis/queries.log");
     assert_string_equal(ignis_config_where(g, "scrape_timeout"), CONFIGS "full.conf:4");
     assert_int_equal(ignis_config_count(c.root, "rule_files"), 2);
     assert_string_equal(ignis_config_string_at(c.root, "rule_files", 1), "more.yml");
@@ -639,6 +634,33 @@ static void test_error_count_is_bounded(void **state)
     assert_string_equal(err + strlen(err) - strlen(last), last);
 }
 
+/* Raw (ANY) trees are followed only so deep. */
+static void test_deep_raw_tree_is_refused(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/ig-test-config-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    fprintf(f, "plugins = { load = [ \"am\" ]; }; am = { extra = { ");
+    for (int i = 0; i < 40; i++)
+        fprintf(f, "a = { ");
+    for (int i = 0; i < 41; i++)
+        fprintf(f, "}; ");
+    fprintf(f, "};\n");
+    fclose(f);
+    struct ig_config c;
+    assert_int_equal(ig_config_load(path, fake_plugin, NULL, &c, err, sizeof err), -1);
+    unlink(path);
+    char want[1024];
+    int off = snprintf(want, sizeof want, "%s:1: am.extra", path);
+    for (int i = 0; i < 23; i++)
+        off += snprintf(want + off, sizeof want - (size_t)off, ".a");
+    snprintf(want + off, sizeof want - (size_t)off, ": nested too deeply");
+    assert_string_equal(err, want);
+}
+
 /* The message is cut to the caller's buffer, still NUL-terminated. */
 static void test_errors_truncated_to_buffer(void **state)
 {
@@ -646,9 +668,9 @@ static void test_errors_truncated_to_buffer(void **state)
     char small[40];
     memset(small, 'x', sizeof small);
     struct ig_config c;
-    assert_int_equal(ig_config_load(CONFIGS "errors_types.conf", fake_plugin, NULL, &c, small,
-                                    sizeof small),
-                     -1);
+    assert_int_equal(
+        ig_config_load(CONFIGS "errors_types.conf", fake_plugin, NULL, &c, small, sizeof small),
+        -1);
     assert_int_equal(strlen(small), sizeof small - 1);
     assert_memory_equal(small, CONFIGS "errors_types.conf", sizeof small - 1);
 }
@@ -659,8 +681,7 @@ static void test_read_plugins(void **state)
 {
     (void)state;
     struct ig_config_plugins p;
-    assert_int_equal(ig_config_read_plugins(CONFIGS "plugins_only.conf", &p, err, sizeof err),
-                     0);
+    assert_int_equal(ig_config_read_plugins(CONFIGS "plugins_only.conf", &p, err, sizeof err), 0);
     assert_int_equal(p.npaths, 2);
     assert_string_equal(p.paths[0], "/a");
     assert_string_equal(p.paths[1], "b/c");
@@ -680,14 +701,12 @@ static void test_read_plugins_errors(void **state)
 {
     (void)state;
     struct ig_config_plugins p;
-    assert_int_equal(ig_config_read_plugins(CONFIGS "plugins_bad.conf", &p, err, sizeof err),
-                     -1);
+    assert_int_equal(ig_config_read_plugins(CONFIGS "plugins_bad.conf", &p, err, sizeof err), -1);
     assert_string_equal(err, CONFIGS "plugins_bad.conf:2: plugins.path: expected an array of "
                                      "strings [ \"...\", ... ], got a string\n" CONFIGS
                                      "plugins_bad.conf:4: plugins.lod: unknown setting");
     assert_int_equal(p.nload, 0);
-    assert_int_equal(ig_config_read_plugins(CONFIGS "errors_syntax.conf", &p, err, sizeof err),
-                     -1);
+    assert_int_equal(ig_config_read_plugins(CONFIGS "errors_syntax.conf", &p, err, sizeof err), -1);
     assert_string_equal(err, CONFIGS "errors_syntax.conf:3: syntax error");
     assert_int_equal(ig_config_read_plugins(CONFIGS "nothere.conf", &p, err, sizeof err), -1);
     assert_string_equal(err, CONFIGS "nothere.conf: cannot open: No such file or directory");
@@ -773,10 +792,9 @@ static void test_core_schema_has_the_sections(void **state)
 {
     (void)state;
     const struct ignis_option *s = ig_config_core_schema();
-    static const char *const sections[] = {"global",    "plugins",        "web",
-                                           "query",     "log",            "workers",
-                                           "storage",   "exporters",      "scrape_configs",
-                                           "rule_files", "alerting"};
+    static const char *const sections[] = {
+        "global",    "plugins",        "web",        "query",   "log", "workers", "storage",
+        "exporters", "scrape_configs", "rule_files", "alerting"};
     size_t n = 0;
     while (s[n].name)
         n++;
@@ -808,6 +826,7 @@ int main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_integers_beyond_32_bits_need_the_suffix),
         cmocka_unit_test(test_error_count_is_bounded),
+        cmocka_unit_test(test_deep_raw_tree_is_refused),
         cmocka_unit_test(test_errors_truncated_to_buffer),
         cmocka_unit_test(test_read_plugins),
         cmocka_unit_test(test_read_plugins_errors),

@@ -1,0 +1,1398 @@
+/* plugins/storage/tsdb/head.c — the in-memory head (see head.h): symbols, series,
+ * postings, appenders and commit through the WAL, chunk cutting to chunks_head/, replay,
+ * and the reads queriers make. */
+#define _GNU_SOURCE
+#include "head.h"
+#include "chunkenc.h"
+#include "checkpoint.h"
+#include "enc.h"
+#include "fileutil.h"
+#include "hchunks.h"
+#include "index.h"
+#include "record.h"
+#include "wal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
+#include <xxhash.h>
+
+#include <ignis/plugin.h>
+
+/* ---- a map from 64-bit keys to pointers (linear probing, no deletion) ---------------- */
+
+struct u64map {
+    uint64_t *keys;
+    void **vals; /* NULL: empty slot */
+    size_t mask, n;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
+static void *u64map_get(const struct u64map *m, uint64_t key)
+{
+    if (!m->vals)
+        return NULL;
+    for (size_t i = mix64(key) & m->mask;; i = (i + 1) & m->mask) {
+        if (!m->vals[i])
+            return NULL;
+        if (m->keys[i] == key)
+            return m->vals[i];
+    }
+}
+
+static int u64map_put(struct u64map *m, uint64_t key, void *val)
+{
+    if (!m->vals || (m->n + 1) * 2 > m->mask + 1) {
+        size_t ncap = m->vals ? (m->mask + 1) * 2 : 64;
+        uint64_t *nk = calloc(ncap, sizeof *nk);
+        void **nv = calloc(ncap, sizeof *nv);
+        if (!nk || !nv) {
+            free(nk);
+            free(nv);
+            return -1;
+        }
+        for (size_t i = 0; m->vals && i <= m->mask; i++)
+            if (m->vals[i]) {
+                size_t j = mix64(m->keys[i]) & (ncap - 1);
+                while (nv[j])
+                    j = (j + 1) & (ncap - 1);
+                nk[j] = m->keys[i];
+                nv[j] = m->vals[i];
+            }
+        free(m->keys);
+        free(m->vals);
+        m->keys = nk;
+        m->vals = nv;
+        m->mask = ncap - 1;
+    }
+    size_t i = mix64(key) & m->mask;
+    while (m->vals[i] && m->keys[i] != key)
+        i = (i + 1) & m->mask;
+    if (!m->vals[i])
+        m->n++;
+    m->keys[i] = key;
+    m->vals[i] = val;
+    return 0;
+}
+
+static void u64map_free(struct u64map *m, bool free_vals)
+{
+    if (free_vals && m->vals)
+        for (size_t i = 0; i <= m->mask; i++)
+            free(m->vals[i]);
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- structures ------------------------------------------------------------------- */
+
+struct mchunk {
+    int64_t mint, maxt;
+    uint64_t ref; /* in chunks_head/ */
+};
+
+struct series {
+    uint32_t id;
+    uint16_t nls;
+    bool logged;          /* its series record is in the WAL */
+    uint64_t hash;        /* of the label strings */
+    int64_t max_t;        /* newest committed sample; INT64_MIN: none */
+    uint64_t last_v;      /* its value bits */
+    struct xor_enc *open; /* NULL: no open chunk */
+    int64_t open_mint;
+    int64_t open_end;     /* the open chunk takes samples below this */
+    struct mchunk *mm;
+    uint32_t nmm, mm_cap;
+    struct series *next_hash; /* chain in the hash table */
+    uint32_t ls[];        /* name, value symbol ids */
+};
+
+#define ARENA_BLOCK (64 * 1024)
+
+struct head {
+    struct head_opts o;
+    char *dir;
+    pthread_rwlock_t lock;
+    pthread_mutex_t wal_mu;
+    struct wal *wal;
+    struct hchunks hc;
+    bool have_hc;
+    int64_t chunk_range;
+
+    /* symbols */
+    const char **sym_s;
+    uint32_t *sym_len;
+    uint32_t nsyms, syms_cap;
+    uint32_t *sym_slots; /* id + 1; 0 empty */
+    size_t sym_mask;
+    char *arena;
+    size_t arena_left;
+    char **arenas;
+    size_t narenas;
+
+    /* series */
+    struct series **by_id;
+    size_t by_id_cap;
+    struct series **buckets; /* by hash */
+    size_t bucket_mask;
+    uint64_t nseries;
+    uint32_t next_id;
+
+    /* postings */
+    struct u64map postings;  /* name << 32 | value -> struct plist * */
+    struct u64map values;    /* name -> struct plist * of value ids */
+    struct plist all;
+
+    /* stats */
+    struct head_stats st;
+};
+
+static void hlog(struct head *h, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void hlog(struct head *h, int level, const char *fmt, ...)
+{
+    if (!h->o.log)
+        return;
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    h->o.log(h->o.log_arg, level, buf);
+}
+
+/* ---- symbols (write lock held to add) ----------------------------------------------- */
+
+static uint64_t str_hash(const char *s, size_t n)
+{
+    return XXH3_64bits(s, n);
+}
+
+/* The id of s, or -1. */
+static long sym_lookup(const struct head *h, const char *s, size_t n)
+{
+    if (!h->sym_slots)
+        return -1;
+    for (size_t i = str_hash(s, n) & h->sym_mask;; i = (i + 1) & h->sym_mask) {
+        uint32_t v = h->sym_slots[i];
+        if (!v)
+            return -1;
+        uint32_t id = v - 1;
+        if (h->sym_len[id] == n && !memcmp(h->sym_s[id], s, n))
+            return id;
+    }
+}
+
+static int sym_rehash(struct head *h, size_t ncap)
+{
+    uint32_t *ns = calloc(ncap, sizeof *ns);
+    if (!ns)
+        return -1;
+    for (uint32_t id = 0; id < h->nsyms; id++) {
+        size_t i = str_hash(h->sym_s[id], h->sym_len[id]) & (ncap - 1);
+        while (ns[i])
+            i = (i + 1) & (ncap - 1);
+        ns[i] = id + 1;
+    }
+    free(h->sym_slots);
+    h->sym_slots = ns;
+    h->sym_mask = ncap - 1;
+    return 0;
+}
+
+static long sym_intern(struct head *h, const char *s, size_t n)
+{
+    long id = sym_lookup(h, s, n);
+    if (id >= 0)
+        return id;
+    if (n > UINT32_MAX || h->nsyms == UINT32_MAX)
+        return -1;
+    if (h->nsyms == h->syms_cap) {
+        uint32_t ncap = h->syms_cap ? h->syms_cap * 2 : 1024;
+        const char **ns = realloc(h->sym_s, ncap * sizeof *ns);
+        if (!ns)
+            return -1;
+        h->sym_s = ns;
+        uint32_t *nl = realloc(h->sym_len, ncap * sizeof *nl);
+        if (!nl)
+            return -1;
+        h->sym_len = nl;
+        h->syms_cap = ncap;
+    }
+    if (!h->sym_slots || (h->nsyms + 1) * 2 > h->sym_mask + 1)
+        if (sym_rehash(h, h->sym_slots ? (h->sym_mask + 1) * 2 : 2048) < 0)
+            return -1;
+    /* Copy into the arena (strings never move, so readers may keep pointers). */
+    char *copy;
+    if (n + 1 > ARENA_BLOCK / 4) {
+        copy = malloc(n + 1);
+        if (!copy)
+            return -1;
+        char **na = realloc(h->arenas, (h->narenas + 1) * sizeof *na);
+        if (!na) {
+            free(copy);
+            return -1;
+        }
+        h->arenas = na;
+        h->arenas[h->narenas++] = copy;
+    } else {
+        if (h->arena_left < n + 1) {
+            char *blk = malloc(ARENA_BLOCK);
+            char **na = realloc(h->arenas, (h->narenas + 1) * sizeof *na);
+            if (!blk || !na) {
+                free(blk);
+                if (na)
+                    h->arenas = na;
+                return -1;
+            }
+            h->arenas = na;
+            h->arenas[h->narenas++] = blk;
+            h->arena = blk;
+            h->arena_left = ARENA_BLOCK;
+        }
+        copy = h->arena;
+        h->arena += n + 1;
+        h->arena_left -= n + 1;
+    }
+    if (n)
+        memcpy(copy, s, n);
+    copy[n] = 0;
+    uint32_t nid = h->nsyms++;
+    h->sym_s[nid] = copy;
+    h->sym_len[nid] = (uint32_t)n;
+    size_t i = str_hash(s, n) & h->sym_mask;
+    while (h->sym_slots[i])
+        i = (i + 1) & h->sym_mask;
+    h->sym_slots[i] = nid + 1;
+    return nid;
+}
+
+/* ---- series --------------------------------------------------------------------------- */
+
+/* Hash of a label set by its strings (so a lookup needs no interning). Empty values are
+ * skipped: they mean "no such label". */
+static uint64_t labels_hash(const struct ignis_label *ls, size_t n)
+{
+    XXH3_state_t st;
+    XXH3_64bits_reset(&st);
+    static const char sep = '\xff';
+    for (size_t i = 0; i < n; i++) {
+        if (!ls[i].value_len)
+            continue;
+        XXH3_64bits_update(&st, ls[i].name, ls[i].name_len);
+        XXH3_64bits_update(&st, &sep, 1);
+        XXH3_64bits_update(&st, ls[i].value, ls[i].value_len);
+        XXH3_64bits_update(&st, &sep, 1);
+    }
+    return XXH3_64bits_digest(&st);
+}
+
+static bool series_equal(const struct head *h, const struct series *s,
+                         const struct ignis_label *ls, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ls[i].value_len)
+            continue;
+        if (k >= s->nls)
+            return false;
+        uint32_t a = s->ls[2 * k], b = s->ls[2 * k + 1];
+        if (h->sym_len[a] != ls[i].name_len || memcmp(h->sym_s[a], ls[i].name, ls[i].name_len) ||
+            h->sym_len[b] != ls[i].value_len ||
+            memcmp(h->sym_s[b], ls[i].value, ls[i].value_len))
+            return false;
+        k++;
+    }
+    return k == s->nls;
+}
+
+static struct series *series_find(const struct head *h, uint64_t hash,
+                                  const struct ignis_label *ls, size_t n)
+{
+    if (!h->buckets)
+        return NULL;
+    for (struct series *s = h->buckets[hash & h->bucket_mask]; s; s = s->next_hash)
+        if (s->hash == hash && series_equal(h, s, ls, n))
+            return s;
+    return NULL;
+}
+
+static struct series *series_by_id(const struct head *h, uint64_t ref)
+{
+    return ref < h->by_id_cap ? h->by_id[ref] : NULL;
+}
+
+static int postings_add(struct head *h, uint32_t name, uint32_t value, uint32_t id)
+{
+    uint64_t key = (uint64_t)name << 32 | value;
+    struct plist *p = u64map_get(&h->postings, key);
+    if (!p) {
+        p = calloc(1, sizeof *p);
+        if (!p || u64map_put(&h->postings, key, p) < 0) {
+            free(p);
+            return -1;
+        }
+        struct plist *vals = u64map_get(&h->values, name);
+        if (!vals) {
+            vals = calloc(1, sizeof *vals);
+            if (!vals || u64map_put(&h->values, name, vals) < 0) {
+                free(vals);
+                return -1;
+            }
+        }
+        if (plist_push(vals, value) < 0)
+            return -1;
+    }
+    /* Ids only grow, so appending keeps the list sorted; replay may bring older ids. */
+    if (p->n && p->v[p->n - 1] > id) {
+        if (plist_push(p, id) < 0)
+            return -1;
+        plist_sort_unique(p);
+        return 0;
+    }
+    return plist_push(p, id);
+}
+
+/* Creates a series with the given id (write lock held). */
+static struct series *series_create(struct head *h, uint32_t id, uint64_t hash,
+                                    const struct ignis_label *ls, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += ls[i].value_len != 0;
+    if (k > UINT16_MAX)
+        return NULL;
+    struct series *s = calloc(1, sizeof *s + 2 * k * sizeof(uint32_t));
+    if (!s)
+        return NULL;
+    s->id = id;
+    s->nls = (uint16_t)k;
+    s->hash = hash;
+    s->max_t = INT64_MIN;
+    k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ls[i].value_len)
+            continue;
+        long a = sym_intern(h, ls[i].name, ls[i].name_len);
+        long b = sym_intern(h, ls[i].value, ls[i].value_len);
+        if (a < 0 || b < 0) {
+            free(s);
+            return NULL;
+        }
+        s->ls[2 * k] = (uint32_t)a;
+        s->ls[2 * k + 1] = (uint32_t)b;
+        k++;
+    }
+    if (id >= h->by_id_cap) {
+        size_t ncap = h->by_id_cap ? h->by_id_cap : 1024;
+        while (ncap <= id)
+            ncap *= 2;
+        struct series **nb = realloc(h->by_id, ncap * sizeof *nb);
+        if (!nb) {
+            free(s);
+            return NULL;
+        }
+        memset(nb + h->by_id_cap, 0, (ncap - h->by_id_cap) * sizeof *nb);
+        h->by_id = nb;
+        h->by_id_cap = ncap;
+    }
+    if (!h->buckets || h->nseries + 1 > h->bucket_mask + 1) {
+        size_t ncap = h->buckets ? (h->bucket_mask + 1) * 2 : 1024;
+        struct series **nb = calloc(ncap, sizeof *nb);
+        if (!nb) {
+            free(s);
+            return NULL;
+        }
+        for (size_t i = 0; h->buckets && i <= h->bucket_mask; i++)
+            for (struct series *x = h->buckets[i], *nx; x; x = nx) {
+                nx = x->next_hash;
+                x->next_hash = nb[x->hash & (ncap - 1)];
+                nb[x->hash & (ncap - 1)] = x;
+            }
+        free(h->buckets);
+        h->buckets = nb;
+        h->bucket_mask = ncap - 1;
+    }
+    for (uint16_t i = 0; i < s->nls; i++)
+        if (postings_add(h, s->ls[2 * i], s->ls[2 * i + 1], id) < 0) {
+            free(s); /* postings may hold the id: harmless, it resolves to nothing */
+            return NULL;
+        }
+    if (h->all.n && h->all.v[h->all.n - 1] > id) {
+        if (plist_push(&h->all, id) < 0) {
+            free(s);
+            return NULL;
+        }
+        plist_sort_unique(&h->all);
+    } else if (plist_push(&h->all, id) < 0) {
+        free(s);
+        return NULL;
+    }
+    h->by_id[id] = s;
+    s->next_hash = h->buckets[hash & h->bucket_mask];
+    h->buckets[hash & h->bucket_mask] = s;
+    h->nseries++;
+    if (id >= h->next_id)
+        h->next_id = id + 1;
+    return s;
+}
+
+static void series_free(struct series *s)
+{
+    if (s->open) {
+        xor_enc_free(s->open);
+        free(s->open);
+    }
+    free(s->mm);
+    free(s);
+}
+
+/* ---- appending to a series (write lock held) ---------------------------------------- */
+
+/* Moves the open chunk to chunks_head/ (or keeps it in memory when there is no
+ * directory: then mm[].ref is a malloc'd copy's address). */
+static int cut_chunk(struct head *h, struct series *s)
+{
+    if (!s->open)
+        return 0;
+    size_t len;
+    const uint8_t *b = xor_enc_bytes(s->open, &len);
+    struct mchunk mc = {s->open_mint, s->max_t, 0};
+    if (h->have_hc) {
+        char err[256];
+        if (hchunks_write(&h->hc, s->id, mc.mint, mc.maxt, TSDB_ENC_XOR, b, len, &mc.ref, err,
+                          sizeof err) < 0) {
+            hlog(h, 1, "cannot write a head chunk (kept in memory): %s", err);
+            return -1;
+        }
+    } else {
+        uint8_t *copy = malloc(len + sizeof(uint32_t));
+        if (!copy)
+            return -1;
+        uint32_t l32 = (uint32_t)len;
+        memcpy(copy, &l32, sizeof l32);
+        memcpy(copy + sizeof l32, b, len);
+        mc.ref = (uint64_t)(uintptr_t)copy;
+    }
+    if (s->nmm == s->mm_cap) {
+        uint32_t ncap = s->mm_cap ? s->mm_cap * 2 : 4;
+        struct mchunk *nm = realloc(s->mm, ncap * sizeof *nm);
+        if (!nm)
+            return -1;
+        s->mm = nm;
+        s->mm_cap = ncap;
+    }
+    s->mm[s->nmm++] = mc;
+    xor_enc_free(s->open);
+    free(s->open);
+    s->open = NULL;
+    return 0;
+}
+
+/* Floors t to the chunk range (for negative times too). */
+static int64_t range_start(int64_t t, int64_t range)
+{
+    int64_t q = t / range;
+    if (t % range < 0)
+        q--;
+    return q * range;
+}
+
+enum { APPLY_OK = 0, APPLY_DUP_SAME = 1 };
+
+/* Appends (t, v) to s, or returns the IGNIS_E_* reason it cannot. */
+static int series_append(struct head *h, struct series *s, int64_t t, double v)
+{
+    uint64_t vb = f64_bits(v);
+    if (s->max_t != INT64_MIN && t <= s->max_t) {
+        if (t == s->max_t)
+            return vb == s->last_v ? APPLY_DUP_SAME : IGNIS_E_DUP_TS;
+        return IGNIS_E_OUT_OF_ORDER;
+    }
+    if (s->open && (s->open->n >= TSDB_CHUNK_SAMPLES || t >= s->open_end))
+        if (cut_chunk(h, s) < 0 && s->open && s->open->n >= TSDB_CHUNK_MAX_SAMPLES)
+            return IGNIS_E_IO;
+    if (!s->open) {
+        s->open = malloc(sizeof *s->open);
+        if (!s->open || xor_enc_init(s->open, 64, 0) < 0) {
+            free(s->open);
+            s->open = NULL;
+            return IGNIS_E_NOMEM;
+        }
+        s->open_mint = t;
+        int64_t start = range_start(t, h->chunk_range);
+        s->open_end = start > INT64_MAX - h->chunk_range ? INT64_MAX : start + h->chunk_range;
+        h->st.chunks_created++;
+    }
+    if (xor_enc_append(s->open, t, v) < 0)
+        return IGNIS_E_NOMEM;
+    s->max_t = t;
+    s->last_v = vb;
+    h->st.samples_appended++;
+    if (t < h->st.mint)
+        h->st.mint = t;
+    if (t > h->st.maxt)
+        h->st.maxt = t;
+    return 0;
+}
+
+static void count_reject(struct head *h, int rc)
+{
+    if (rc == IGNIS_E_OUT_OF_ORDER)
+        h->st.out_of_order++;
+    else if (rc == IGNIS_E_DUP_TS)
+        h->st.duplicates++;
+    else if (rc == IGNIS_E_OUT_OF_BOUNDS)
+        h->st.out_of_bounds++;
+}
+
+/* ---- appenders ------------------------------------------------------------------------ */
+
+struct head_app {
+    struct head *h;
+    struct rec_sample *s;
+    size_t n, cap;
+    uint32_t *created; /* series this appender made (WAL series records at commit) */
+    size_t ncreated, created_cap;
+};
+
+struct head_app *head_appender(struct head *h)
+{
+    struct head_app *a = calloc(1, sizeof *a);
+    if (a)
+        a->h = h;
+    return a;
+}
+
+static int app_push(struct head_app *a, uint64_t ref, int64_t t, double v)
+{
+    if (a->n == a->cap) {
+        if (a->cap >= HEAD_APPENDER_MAX)
+            return IGNIS_E_LIMIT;
+        size_t ncap = a->cap ? a->cap * 2 : 256;
+        struct rec_sample *ns = realloc(a->s, ncap * sizeof *ns);
+        if (!ns)
+            return IGNIS_E_NOMEM;
+        a->s = ns;
+        a->cap = ncap;
+    }
+    a->s[a->n++] = (struct rec_sample){ref, t, v};
+    return 0;
+}
+
+/* Checks a sample against the committed head (read lock held). */
+static int appendable(const struct series *s, int64_t t, double v)
+{
+    if (s->max_t == INT64_MIN || t > s->max_t)
+        return 0;
+    if (t == s->max_t)
+        return f64_bits(v) == s->last_v ? 0 : IGNIS_E_DUP_TS;
+    return IGNIS_E_OUT_OF_ORDER;
+}
+
+static bool labels_valid(const struct ignis_label *ls, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ls[i].name_len)
+            return false;
+        if (i && tsdb_str_cmp(ls[i - 1].name, ls[i - 1].name_len, ls[i].name,
+                              ls[i].name_len) >= 0)
+            return false;
+        k += ls[i].value_len != 0;
+    }
+    return k > 0;
+}
+
+int head_app_add(struct head_app *a, const struct ignis_label *ls, size_t n, int64_t t,
+                 double v, uint64_t *ref)
+{
+    struct head *h = a->h;
+    if (!labels_valid(ls, n))
+        return IGNIS_E_INVALID;
+    uint64_t hash = labels_hash(ls, n);
+    pthread_rwlock_rdlock(&h->lock);
+    struct series *s = series_find(h, hash, ls, n);
+    int rc = s ? appendable(s, t, v) : 0;
+    uint32_t id = s ? s->id : 0;
+    pthread_rwlock_unlock(&h->lock);
+    if (!s) {
+        pthread_rwlock_wrlock(&h->lock);
+        s = series_find(h, hash, ls, n);
+        if (!s) {
+            if (h->next_id == UINT32_MAX) {
+                pthread_rwlock_unlock(&h->lock);
+                return IGNIS_E_LIMIT;
+            }
+            s = series_create(h, h->next_id, hash, ls, n);
+            if (s && a->ncreated == a->created_cap) {
+                size_t ncap = a->created_cap ? a->created_cap * 2 : 64;
+                uint32_t *nc = realloc(a->created, ncap * sizeof *nc);
+                if (nc) {
+                    a->created = nc;
+                    a->created_cap = ncap;
+                }
+            }
+            if (s && a->ncreated < a->created_cap)
+                a->created[a->ncreated++] = s->id;
+        }
+        rc = s ? appendable(s, t, v) : IGNIS_E_NOMEM;
+        id = s ? s->id : 0;
+        pthread_rwlock_unlock(&h->lock);
+    }
+    if (rc) {
+        pthread_rwlock_wrlock(&h->lock);
+        count_reject(h, rc);
+        pthread_rwlock_unlock(&h->lock);
+        return rc;
+    }
+    *ref = id;
+    return app_push(a, id, t, v);
+}
+
+int head_app_add_ref(struct head_app *a, uint64_t ref, int64_t t, double v)
+{
+    struct head *h = a->h;
+    pthread_rwlock_rdlock(&h->lock);
+    struct series *s = series_by_id(h, ref);
+    int rc = s ? appendable(s, t, v) : IGNIS_E_REF_GONE;
+    pthread_rwlock_unlock(&h->lock);
+    if (rc) {
+        if (rc != IGNIS_E_REF_GONE) {
+            pthread_rwlock_wrlock(&h->lock);
+            count_reject(h, rc);
+            pthread_rwlock_unlock(&h->lock);
+        }
+        return rc;
+    }
+    return app_push(a, ref, t, v);
+}
+
+static void app_free(struct head_app *a)
+{
+    free(a->s);
+    free(a->created);
+    free(a);
+}
+
+void head_app_rollback(struct head_app *a)
+{
+    /* Series it created stay (empty); their records are written when a sample for them
+     * is committed. */
+    app_free(a);
+}
+
+/* Series records for every series the samples refer to that is not logged yet. Caller
+ * holds wal_mu; takes the read lock to read labels. */
+static int log_new_series(struct head *h, struct head_app *a, struct ebuf *b, char *err,
+                          size_t errlen)
+{
+    ebuf_reset(b);
+    rec_encode_series_begin(b);
+    struct ignis_label *ls = NULL;
+    size_t ls_cap = 0;
+    pthread_rwlock_rdlock(&h->lock);
+    for (size_t pass = 0; pass < 2; pass++) {
+        size_t cnt = pass == 0 ? a->ncreated : a->n;
+        for (size_t i = 0; i < cnt; i++) {
+            uint64_t ref = pass == 0 ? a->created[i] : a->s[i].ref;
+            struct series *s = series_by_id(h, ref);
+            if (!s || __atomic_load_n(&s->logged, __ATOMIC_ACQUIRE))
+                continue;
+            if (s->nls > ls_cap) {
+                struct ignis_label *nl = realloc(ls, s->nls * sizeof *nl);
+                if (!nl)
+                    continue;
+                ls = nl;
+                ls_cap = s->nls;
+            }
+            for (uint16_t k = 0; k < s->nls; k++)
+                ls[k] = (struct ignis_label){h->sym_s[s->ls[2 * k]], h->sym_len[s->ls[2 * k]],
+                                             h->sym_s[s->ls[2 * k + 1]],
+                                             h->sym_len[s->ls[2 * k + 1]]};
+            rec_encode_series(b, s->id, ls, s->nls);
+            /* wal_mu is held, so no other commit logs it twice. */
+            __atomic_store_n(&s->logged, true, __ATOMIC_RELEASE);
+        }
+    }
+    pthread_rwlock_unlock(&h->lock);
+    free(ls);
+    if (b->err)
+        return tsdb_errf(err, errlen, -1, "out of memory");
+    if (b->len > 1)
+        return wal_log(h->wal, b->p, b->len, err, errlen);
+    return 0;
+}
+
+int head_app_commit(struct head_app *a, char *err, size_t errlen)
+{
+    struct head *h = a->h;
+    int rc = 0;
+    if (h->wal && (a->n || a->ncreated)) {
+        struct ebuf b;
+        ebuf_init(&b, 0);
+        pthread_mutex_lock(&h->wal_mu);
+        rc = log_new_series(h, a, &b, err, errlen);
+        if (rc == 0 && a->n) {
+            ebuf_reset(&b);
+            rec_encode_samples(&b, a->s, a->n);
+            rc = b.err ? tsdb_errf(err, errlen, -1, "out of memory")
+                       : wal_log(h->wal, b.p, b.len, err, errlen);
+        }
+        if (rc == 0)
+            rc = wal_flush(h->wal, err, errlen);
+        pthread_mutex_unlock(&h->wal_mu);
+        ebuf_free(&b);
+        if (rc < 0) {
+            app_free(a);
+            return IGNIS_E_IO;
+        }
+    }
+    pthread_rwlock_wrlock(&h->lock);
+    for (size_t i = 0; i < a->n; i++) {
+        struct series *s = series_by_id(h, a->s[i].ref);
+        if (!s)
+            continue;
+        int k = series_append(h, s, a->s[i].t, a->s[i].v);
+        if (k < 0)
+            count_reject(h, k);
+    }
+    pthread_rwlock_unlock(&h->lock);
+    app_free(a);
+    return 0;
+}
+
+/* ---- replay ----------------------------------------------------------------------------- */
+
+struct found_chunk {
+    uint64_t sref, cref;
+    int64_t mint, maxt;
+};
+
+struct replay {
+    struct head *h;
+    struct found_chunk *fc;
+    size_t nfc, fc_cap;
+    struct u64map alias; /* WAL ref -> series (duplicate series records) */
+    struct rec_decoded d;
+};
+
+static void on_found(void *arg, uint64_t sref, uint64_t cref, int64_t mint, int64_t maxt,
+                     uint8_t enc)
+{
+    struct replay *r = arg;
+    if (enc != TSDB_ENC_XOR)
+        return; /* histogram chunks: not kept by this head yet */
+    if (r->nfc == r->fc_cap) {
+        size_t ncap = r->fc_cap ? r->fc_cap * 2 : 1024;
+        struct found_chunk *n = realloc(r->fc, ncap * sizeof *n);
+        if (!n)
+            return;
+        r->fc = n;
+        r->fc_cap = ncap;
+    }
+    r->fc[r->nfc++] = (struct found_chunk){sref, cref, mint, maxt};
+}
+
+static int cmp_found(const void *a, const void *b)
+{
+    const struct found_chunk *x = a, *y = b;
+    if (x->sref != y->sref)
+        return x->sref < y->sref ? -1 : 1;
+    return x->mint < y->mint ? -1 : x->mint > y->mint;
+}
+
+/* Gives a replayed series its mmapped chunks. */
+static void attach_chunks(struct replay *r, struct series *s)
+{
+    size_t lo = 0, hi = r->nfc;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->fc[mid].sref < s->id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < r->nfc && r->fc[i].sref == s->id; i++) {
+        if (s->nmm && r->fc[i].mint <= s->mm[s->nmm - 1].maxt)
+            continue; /* overlapping duplicate */
+        if (s->nmm == s->mm_cap) {
+            uint32_t ncap = s->mm_cap ? s->mm_cap * 2 : 4;
+            struct mchunk *nm = realloc(s->mm, ncap * sizeof *nm);
+            if (!nm)
+                return;
+            s->mm = nm;
+            s->mm_cap = ncap;
+        }
+        s->mm[s->nmm++] = (struct mchunk){r->fc[i].mint, r->fc[i].maxt, r->fc[i].cref};
+        s->max_t = r->fc[i].maxt;
+        if (r->fc[i].mint < r->h->st.mint)
+            r->h->st.mint = r->fc[i].mint;
+        if (r->fc[i].maxt > r->h->st.maxt)
+            r->h->st.maxt = r->fc[i].maxt;
+    }
+    /* The last value is unknown for mmapped chunks: read it for duplicate checks. */
+    if (s->nmm) {
+        uint8_t enc;
+        const uint8_t *p;
+        size_t len;
+        if (hchunks_get(&r->h->hc, s->mm[s->nmm - 1].ref, &enc, &p, &len) == 0) {
+            struct xor_it it;
+            xor_it_init(&it, p, len);
+            int64_t t;
+            double v;
+            while (xor_it_next(&it, &t, &v) == 1)
+                s->last_v = f64_bits(v);
+        }
+    }
+}
+
+static struct series *replay_ref(struct replay *r, uint64_t ref)
+{
+    struct series *s = u64map_get(&r->alias, ref);
+    return s ? s : series_by_id(r->h, ref);
+}
+
+static int replay_record(struct replay *r, const uint8_t *rec, size_t len)
+{
+    struct head *h = r->h;
+    switch (rec_type(rec, len)) {
+    case REC_SERIES:
+        if (rec_decode_series(rec, len, &r->d) < 0)
+            return -1;
+        for (size_t i = 0; i < r->d.nseries; i++) {
+            const struct rec_series *rs = &r->d.series[i];
+            const struct ignis_label *ls = r->d.labels + rs->first;
+            uint64_t hash = labels_hash(ls, rs->n);
+            struct series *s = series_find(h, hash, ls, rs->n);
+            if (s) {
+                if (s->id != rs->ref)
+                    u64map_put(&r->alias, rs->ref, s);
+                continue;
+            }
+            if (rs->ref >= UINT32_MAX || series_by_id(h, rs->ref)) {
+                h->st.replay_unknown_refs++;
+                continue;
+            }
+            s = series_create(h, (uint32_t)rs->ref, hash, ls, rs->n);
+            if (!s)
+                return -2;
+            s->logged = true;
+            attach_chunks(r, s);
+            h->st.replayed_series++;
+        }
+        return 0;
+    case REC_SAMPLES:
+        if (rec_decode_samples(rec, len, &r->d) < 0)
+            return -1;
+        for (size_t i = 0; i < r->d.nsamples; i++) {
+            const struct rec_sample *x = &r->d.samples[i];
+            struct series *s = replay_ref(r, x->ref);
+            if (!s) {
+                h->st.replay_unknown_refs++;
+                continue;
+            }
+            if (s->nmm && x->t <= s->mm[s->nmm - 1].maxt)
+                continue; /* already in a mmapped chunk */
+            if (series_append(h, s, x->t, x->v) == 0)
+                h->st.replayed_samples++;
+        }
+        return 0;
+    default:
+        /* Tombstones, exemplars, markers, metadata, histograms: not kept by the head
+         * yet. */
+        return 0;
+    }
+}
+
+static int replay_dir(struct replay *r, const char *dir, int first, char *err, size_t errlen,
+                      bool repair)
+{
+    struct head *h = r->h;
+    struct wal_reader *wr;
+    if (wal_reader_open(&wr, dir, first, -1, err, errlen) < 0)
+        return -1;
+    const uint8_t *rec;
+    size_t len;
+    int k, rc = 0, last_seg = -1;
+    int nseg = wal_reader_nsegments(wr, NULL);
+    while ((k = wal_reader_next(wr, &rec, &len)) == 1) {
+        int seg = wal_reader_segment(wr);
+        if (seg != last_seg) {
+            int idx;
+            wal_reader_nsegments(wr, &idx);
+            hlog(h, 0, "replaying WAL segment %d (%d of %d): %" PRIu64 " series, %" PRIu64
+                       " samples so far",
+                 seg, idx + 1, nseg, h->st.replayed_series, h->st.replayed_samples);
+            last_seg = seg;
+        }
+        int x = replay_record(r, rec, len);
+        if (x == -2) {
+            rc = tsdb_errf(err, errlen, -1, "out of memory during replay");
+            break;
+        }
+        if (x < 0)
+            hlog(h, 1, "skipping a malformed WAL record in segment %d", seg);
+    }
+    if (rc == 0 && k < 0) {
+        int seg;
+        uint64_t off;
+        const char *why;
+        bool last;
+        wal_reader_corruption(wr, &seg, &off, &why, &last);
+        if (!repair) {
+            rc = tsdb_errf(err, errlen, -1, "%s: segment %d offset %" PRIu64 ": %s", dir, seg,
+                           off, why);
+        } else {
+            hlog(h, 1,
+                 "WAL %s in segment %d at offset %" PRIu64 " (%s): cutting it off there; "
+                 "everything before it is kept",
+                 last ? "tail is torn" : "is corrupt", seg, off, why);
+            if (wal_repair(dir, seg, off, err, errlen) < 0)
+                rc = -1;
+        }
+    }
+    wal_reader_close(wr);
+    return rc;
+}
+
+static int replay(struct head *h, char *err, size_t errlen)
+{
+    struct replay r = {.h = h};
+    char path[4096];
+    snprintf(path, sizeof path, "%s/chunks_head", h->dir);
+    if (hchunks_open(&h->hc, path, on_found, &r, err, errlen) < 0)
+        return -1;
+    h->have_hc = true;
+    if (r.nfc)
+        qsort(r.fc, r.nfc, sizeof *r.fc, cmp_found);
+    char waldir[4096], ck[4096];
+    snprintf(waldir, sizeof waldir, "%s/wal", h->dir);
+    int rc = 0;
+    int ckn = checkpoint_last(waldir, ck, sizeof ck);
+    if (ckn >= 0) {
+        hlog(h, 0, "replaying WAL checkpoint %d", ckn);
+        rc = replay_dir(&r, ck, -1, err, errlen, false);
+    }
+    if (rc == 0) {
+        int *nums;
+        int n = wal_segments(waldir, &nums);
+        if (n > 0) {
+            /* Segments older than the checkpoint are leftovers of a crash mid-truncate. */
+            int first = ckn >= 0 ? ckn + 1 : nums[0];
+            free(nums);
+            rc = replay_dir(&r, waldir, first, err, errlen, true);
+        } else {
+            free(nums);
+        }
+    }
+    free(r.fc);
+    u64map_free(&r.alias, false);
+    rec_decoded_free(&r.d);
+    if (rc == 0)
+        hlog(h, 0, "WAL replay done: %" PRIu64 " series, %" PRIu64 " samples",
+             h->st.replayed_series, h->st.replayed_samples);
+    return rc;
+}
+
+/* ---- open / close ------------------------------------------------------------------- */
+
+int head_open(struct head **out, const struct head_opts *o, char *err, size_t errlen)
+{
+    struct head *h = calloc(1, sizeof *h);
+    if (!h)
+        return tsdb_errf(err, errlen, -1, "out of memory");
+    h->o = *o;
+    h->chunk_range = o->chunk_range > 0 ? o->chunk_range : HEAD_CHUNK_RANGE_DEFAULT;
+    h->st.mint = INT64_MAX;
+    h->st.maxt = INT64_MIN;
+    h->next_id = 1;
+    pthread_rwlock_init(&h->lock, NULL);
+    pthread_mutex_init(&h->wal_mu, NULL);
+    if (o->dir) {
+        if (!(h->dir = strdup(o->dir))) {
+            head_close(h);
+            return tsdb_errf(err, errlen, -1, "out of memory");
+        }
+        h->o.dir = h->dir;
+        if (mkdir(h->dir, 0755) < 0 && errno != EEXIST) {
+            tsdb_errf(err, errlen, -1, "mkdir %s: %s", h->dir, strerror(errno));
+            head_close(h);
+            return -1;
+        }
+        if (replay(h, err, errlen) < 0) {
+            head_close(h);
+            return -1;
+        }
+        char waldir[4096];
+        snprintf(waldir, sizeof waldir, "%s/wal", h->dir);
+        if (wal_open(&h->wal, waldir, o->wal_segment_size, WAL_COMPRESS_SNAPPY, err, errlen) <
+            0) {
+            head_close(h);
+            return -1;
+        }
+    }
+    *out = h;
+    return 0;
+}
+
+void head_close(struct head *h)
+{
+    if (!h)
+        return;
+    if (h->wal) {
+        char err[256];
+        if (wal_close(h->wal, err, sizeof err) < 0)
+            hlog(h, 1, "closing the WAL: %s", err);
+    }
+    for (size_t i = 0; i < h->by_id_cap; i++) {
+        struct series *s = h->by_id[i];
+        if (!s)
+            continue;
+        if (!h->have_hc)
+            for (uint32_t k = 0; k < s->nmm; k++)
+                free((void *)(uintptr_t)s->mm[k].ref);
+        series_free(s);
+    }
+    if (h->have_hc)
+        hchunks_close(&h->hc);
+    free(h->by_id);
+    free(h->buckets);
+    for (size_t i = 0; i < h->narenas; i++)
+        free(h->arenas[i]);
+    free(h->arenas);
+    free(h->sym_s);
+    free(h->sym_len);
+    free(h->sym_slots);
+    if (h->postings.vals)
+        for (size_t i = 0; i <= h->postings.mask; i++)
+            if (h->postings.vals[i])
+                plist_free(h->postings.vals[i]);
+    u64map_free(&h->postings, true);
+    if (h->values.vals)
+        for (size_t i = 0; i <= h->values.mask; i++)
+            if (h->values.vals[i])
+                plist_free(h->values.vals[i]);
+    u64map_free(&h->values, true);
+    plist_free(&h->all);
+    pthread_rwlock_destroy(&h->lock);
+    pthread_mutex_destroy(&h->wal_mu);
+    free(h->dir);
+    free(h);
+}
+
+void head_stats(struct head *h, struct head_stats *st)
+{
+    pthread_rwlock_rdlock(&h->lock);
+    *st = h->st;
+    st->series = h->nseries;
+    uint64_t chunks = 0;
+    for (size_t i = 0; i < h->by_id_cap; i++)
+        if (h->by_id[i])
+            chunks += h->by_id[i]->nmm + (h->by_id[i]->open != NULL);
+    st->chunks = chunks;
+    pthread_rwlock_unlock(&h->lock);
+}
+
+/* ---- reading -------------------------------------------------------------------------- */
+
+/* The postings of series matching m (read lock held). */
+static int match_postings(struct head *h, const struct ignis_matcher *m, struct plist *out)
+{
+    long name = sym_lookup(h, m->name, m->name_len);
+    bool empty_ok = ignis_matcher_matches_empty(m);
+    out->n = 0;
+    if (name < 0) /* no series has the label: all match when "" matches */
+        return empty_ok ? plist_union(out, &h->all, 1) : 0;
+    if (m->type == IGNIS_MATCH_EQ && m->value_len) {
+        long val = sym_lookup(h, m->value, m->value_len);
+        struct plist *p = val < 0 ? NULL : u64map_get(&h->postings, (uint64_t)name << 32 | (uint64_t)val);
+        return p ? plist_union(out, p, 1) : 0;
+    }
+    struct plist *vals = u64map_get(&h->values, (uint64_t)name);
+    size_t nv = vals ? vals->n : 0;
+    /* Regexes that are a finite set of literals are answered without scanning values. */
+    if (m->type == IGNIS_MATCH_RE && m->re && !empty_ok) {
+        const char *const *lits;
+        const size_t *lens;
+        size_t nl = ignis_regex_literals(m->re, &lits, &lens);
+        if (nl) {
+            struct plist *lists = calloc(nl, sizeof *lists);
+            size_t k = 0;
+            if (!lists)
+                return -1;
+            for (size_t i = 0; i < nl; i++) {
+                long val = sym_lookup(h, lits[i], lens[i]);
+                struct plist *p = val < 0 ? NULL : u64map_get(&h->postings, (uint64_t)name << 32 | (uint64_t)val);
+                if (p)
+                    lists[k++] = *p;
+            }
+            int rc = plist_union(out, lists, k);
+            free(lists);
+            return rc;
+        }
+    }
+    /* Scan the name's values: union of those that match (or, when "" matches, all
+     * minus the union of those that do not). */
+    struct plist *lists = calloc(nv ? nv : 1, sizeof *lists);
+    if (!lists)
+        return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < nv; i++) {
+        uint32_t val = vals->v[i];
+        bool match = ignis_matcher_matches(m, h->sym_s[val], h->sym_len[val]);
+        if (match != empty_ok) {
+            struct plist *p = u64map_get(&h->postings, (uint64_t)name << 32 | val);
+            if (p)
+                lists[k++] = *p;
+        }
+    }
+    int rc = plist_union(out, lists, k);
+    free(lists);
+    if (rc == 0 && empty_ok)
+        rc = plist_subtract(out, &h->all, out);
+    return rc;
+}
+
+static bool series_in_range(const struct series *s, int64_t mint, int64_t maxt)
+{
+    for (uint32_t i = 0; i < s->nmm; i++)
+        if (s->mm[i].maxt >= mint && s->mm[i].mint <= maxt)
+            return true;
+    return s->open && s->open_mint <= maxt && s->max_t >= mint;
+}
+
+static int cmp_series(const void *a, const void *b, void *arg)
+{
+    const struct head *h = arg;
+    const struct series *x = series_by_id(h, *(const uint32_t *)a);
+    const struct series *y = series_by_id(h, *(const uint32_t *)b);
+    for (uint16_t i = 0; i < x->nls && i < y->nls; i++) {
+        for (int k = 0; k < 2; k++) {
+            uint32_t p = x->ls[2 * i + k], q = y->ls[2 * i + k];
+            if (p == q)
+                continue;
+            int c = tsdb_str_cmp(h->sym_s[p], h->sym_len[p], h->sym_s[q], h->sym_len[q]);
+            if (c)
+                return c;
+        }
+    }
+    return x->nls < y->nls ? -1 : x->nls > y->nls;
+}
+
+int head_select(struct head *h, const struct ignis_matcher *ms, size_t n, int64_t mint,
+                int64_t maxt, struct plist *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_rwlock_rdlock(&h->lock);
+    int rc = 0;
+    if (n == 0) {
+        rc = plist_union(out, &h->all, 1);
+    } else {
+        /* Matchers that do not match "" first: they narrow fastest. */
+        struct plist cur = {0}, tmp = {0};
+        bool started = false;
+        for (int pass = 0; pass < 2 && rc == 0; pass++)
+            for (size_t i = 0; i < n && rc == 0; i++) {
+                if (ignis_matcher_matches_empty(&ms[i]) != (pass == 1))
+                    continue;
+                if (started && cur.n == 0)
+                    break;
+                rc = match_postings(h, &ms[i], &tmp);
+                if (rc == 0)
+                    rc = started ? plist_intersect(&cur, &cur, &tmp) : plist_union(&cur, &tmp, 1);
+                started = true;
+            }
+        plist_free(&tmp);
+        *out = cur;
+    }
+    if (rc == 0) {
+        size_t k = 0;
+        for (size_t i = 0; i < out->n; i++) {
+            struct series *s = series_by_id(h, out->v[i]);
+            if (s && series_in_range(s, mint, maxt))
+                out->v[k++] = out->v[i];
+        }
+        out->n = k;
+        if (k > 1)
+            qsort_r(out->v, k, sizeof *out->v, cmp_series, h);
+    }
+    pthread_rwlock_unlock(&h->lock);
+    if (rc < 0)
+        plist_free(out);
+    return rc < 0 ? IGNIS_E_NOMEM : 0;
+}
+
+int head_series(struct head *h, uint64_t ref, int64_t mint, int64_t maxt,
+                struct head_series_view *v)
+{
+    pthread_rwlock_rdlock(&h->lock);
+    struct series *s = series_by_id(h, ref);
+    int rc = 0;
+    if (!s) {
+        rc = IGNIS_E_NOTFOUND;
+        goto out;
+    }
+    v->ref = ref;
+    if (s->nls > v->ls_cap) {
+        struct ignis_label *nl = realloc(v->ls, s->nls * sizeof *nl);
+        if (!nl) {
+            rc = IGNIS_E_NOMEM;
+            goto out;
+        }
+        v->ls = nl;
+        v->ls_cap = s->nls;
+    }
+    for (uint16_t k = 0; k < s->nls; k++)
+        v->ls[k] = (struct ignis_label){h->sym_s[s->ls[2 * k]], h->sym_len[s->ls[2 * k]],
+                                        h->sym_s[s->ls[2 * k + 1]], h->sym_len[s->ls[2 * k + 1]]};
+    v->nls = s->nls;
+    v->nchks = 0;
+    size_t need = s->nmm + 1;
+    if (need > v->chks_cap) {
+        struct head_chunk_view *nc = realloc(v->chks, need * sizeof *nc);
+        if (!nc) {
+            rc = IGNIS_E_NOMEM;
+            goto out;
+        }
+        v->chks = nc;
+        v->chks_cap = need;
+    }
+    for (uint32_t i = 0; i < s->nmm; i++) {
+        const struct mchunk *m = &s->mm[i];
+        if (m->maxt < mint || m->mint > maxt)
+            continue;
+        struct head_chunk_view *c = &v->chks[v->nchks];
+        if (h->have_hc) {
+            if (hchunks_get(&h->hc, m->ref, &c->encoding, &c->data, &c->len) < 0)
+                continue;
+        } else {
+            const uint8_t *p = (const uint8_t *)(uintptr_t)m->ref;
+            uint32_t l32;
+            memcpy(&l32, p, sizeof l32);
+            c->data = p + sizeof l32;
+            c->len = l32;
+            c->encoding = TSDB_ENC_XOR;
+        }
+        c->mint = m->mint;
+        c->maxt = m->maxt;
+        v->nchks++;
+    }
+    if (s->open && s->open_mint <= maxt && s->max_t >= mint) {
+        size_t len;
+        const uint8_t *b = xor_enc_bytes(s->open, &len);
+        if (len > v->open_cap) {
+            uint8_t *no = realloc(v->open, len);
+            if (!no) {
+                rc = IGNIS_E_NOMEM;
+                goto out;
+            }
+            v->open = no;
+            v->open_cap = len;
+        }
+        memcpy(v->open, b, len);
+        v->chks[v->nchks++] = (struct head_chunk_view){v->open, len, s->open_mint, s->max_t,
+                                                       TSDB_ENC_XOR};
+    }
+out:
+    pthread_rwlock_unlock(&h->lock);
+    return rc;
+}
+
+void head_series_view_free(struct head_series_view *v)
+{
+    free(v->ls);
+    free(v->chks);
+    free(v->open);
+    memset(v, 0, sizeof *v);
+}
+
+static int cmp_sym(const void *a, const void *b, void *arg)
+{
+    const struct head *h = arg;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return tsdb_str_cmp(h->sym_s[x], h->sym_len[x], h->sym_s[y], h->sym_len[y]);
+}
+
+/* Emits the sorted, unique strings of the symbol ids in p. */
+static void emit_syms(struct head *h, struct plist *p,
+                      void (*fn)(void *arg, const char *s, size_t len), void *arg)
+{
+    plist_sort_unique(p);
+    if (p->n > 1)
+        qsort_r(p->v, p->n, sizeof *p->v, cmp_sym, h);
+    for (size_t i = 0; i < p->n; i++)
+        fn(arg, h->sym_s[p->v[i]], h->sym_len[p->v[i]]);
+}
+
+int head_label_names(struct head *h, const struct ignis_matcher *ms, size_t n,
+                     void (*fn)(void *arg, const char *s, size_t len), void *arg)
+{
+    struct plist sel = {0}, names = {0};
+    if (n && head_select(h, ms, n, INT64_MIN, INT64_MAX, &sel) < 0)
+        return IGNIS_E_NOMEM;
+    pthread_rwlock_rdlock(&h->lock);
+    int rc = 0;
+    if (!n) {
+        for (size_t i = 0; h->values.vals && i <= h->values.mask && rc == 0; i++)
+            if (h->values.vals[i])
+                rc = plist_push(&names, (uint32_t)h->values.keys[i]);
+    } else {
+        for (size_t i = 0; i < sel.n && rc == 0; i++) {
+            struct series *s = series_by_id(h, sel.v[i]);
+            for (uint16_t k = 0; s && k < s->nls && rc == 0; k++)
+                rc = plist_push(&names, s->ls[2 * k]);
+        }
+    }
+    if (rc == 0)
+        emit_syms(h, &names, fn, arg);
+    pthread_rwlock_unlock(&h->lock);
+    plist_free(&sel);
+    plist_free(&names);
+    return rc ? IGNIS_E_NOMEM : 0;
+}
+
+int head_label_values(struct head *h, const char *name, size_t nlen,
+                      const struct ignis_matcher *ms, size_t n,
+                      void (*fn)(void *arg, const char *s, size_t len), void *arg)
+{
+    struct plist sel = {0}, vals = {0};
+    if (n && head_select(h, ms, n, INT64_MIN, INT64_MAX, &sel) < 0)
+        return IGNIS_E_NOMEM;
+    pthread_rwlock_rdlock(&h->lock);
+    int rc = 0;
+    long nid = sym_lookup(h, name, nlen);
+    if (nid >= 0 && !n) {
+        struct plist *v = u64map_get(&h->values, (uint64_t)nid);
+        if (v)
+            rc = plist_union(&vals, v, 1);
+    } else if (nid >= 0) {
+        for (size_t i = 0; i < sel.n && rc == 0; i++) {
+            struct series *s = series_by_id(h, sel.v[i]);
+            for (uint16_t k = 0; s && k < s->nls && rc == 0; k++)
+                if (s->ls[2 * k] == (uint32_t)nid)
+                    rc = plist_push(&vals, s->ls[2 * k + 1]);
+        }
+    }
+    if (rc == 0)
+        emit_syms(h, &vals, fn, arg);
+    pthread_rwlock_unlock(&h->lock);
+    plist_free(&sel);
+    plist_free(&vals);
+    return rc ? IGNIS_E_NOMEM : 0;
+}

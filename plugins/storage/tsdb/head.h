@@ -1,0 +1,110 @@
+/* plugins/storage/tsdb/head.h — the in-memory head: interned symbols, series keyed by
+ * packed label sets (32-bit symbol ids), postings per label pair, an open XOR chunk per
+ * series whose full chunks go to chunks_head/ files, and the WAL that makes commits
+ * durable. Opening replays chunks_head, the last checkpoint and the WAL, so a directory
+ * that Prometheus or Ignis wrote comes back with every committed sample.
+ *
+ * Locking: one rwlock guards symbols, series, postings and chunks (read: queries copy
+ * what they need and let go; write: commits and series creation). The WAL has its own
+ * mutex, taken before the rwlock so disk writes never block readers. */
+#ifndef TSDB_HEAD_H
+#define TSDB_HEAD_H
+
+#include "meta.h"
+#include "postings.h"
+
+#include <ignis/labels.h>
+#include <ignis/selector.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Chunks never span the block range they will be compacted into (Prometheus' default
+ * minimum block duration, 2h). */
+#define HEAD_CHUNK_RANGE_DEFAULT (2 * 3600 * 1000)
+/* At most this many samples wait in one appender before commit (then IGNIS_E_LIMIT). */
+#define HEAD_APPENDER_MAX (4u << 20)
+
+struct head_opts {
+    const char *dir;           /* data directory (wal/, chunks_head/); NULL: memory only */
+    uint64_t wal_segment_size; /* 0: 128 MiB */
+    int64_t chunk_range;       /* 0: HEAD_CHUNK_RANGE_DEFAULT */
+    /* Progress and warnings (replay, torn WAL tail); may be NULL. level: 0 info, 1 warn. */
+    void (*log)(void *arg, int level, const char *msg);
+    void *log_arg;
+};
+
+struct head_stats {
+    uint64_t series;
+    uint64_t samples_appended;
+    uint64_t chunks;           /* open plus mmapped */
+    uint64_t chunks_created;
+    uint64_t out_of_order, duplicates, out_of_bounds;
+    int64_t mint, maxt;        /* INT64_MAX / INT64_MIN when empty */
+    /* replay */
+    uint64_t replayed_series, replayed_samples, replay_unknown_refs;
+};
+
+struct head;
+
+int head_open(struct head **h, const struct head_opts *o, char *err, size_t errlen);
+/* Flushes the WAL and frees everything. */
+void head_close(struct head *h);
+void head_stats(struct head *h, struct head_stats *st);
+
+/* ---- appending ---- */
+struct head_app;
+
+struct head_app *head_appender(struct head *h);
+/* Appends by labels (sorted by name, unique names; empty values are dropped). Creates the
+ * series when new (logged to the WAL at commit). Stores its ref. Returns 0 or an
+ * IGNIS_E_* code. */
+int head_app_add(struct head_app *a, const struct ignis_label *ls, size_t n, int64_t t,
+                 double v, uint64_t *ref);
+/* Appends by ref. IGNIS_E_REF_GONE when the head has no such series. */
+int head_app_add_ref(struct head_app *a, uint64_t ref, int64_t t, double v);
+/* Writes the WAL records and applies the samples; frees a. Samples that turn out out of
+ * order at commit are dropped and counted. */
+int head_app_commit(struct head_app *a, char *err, size_t errlen);
+void head_app_rollback(struct head_app *a);
+
+/* ---- reading ---- */
+
+/* A series copied out of the head for a reader: labels (strings borrowed from the head's
+ * symbol table, which only grows), and its chunks overlapping the asked range, mmapped
+ * ones by pointer into chunks_head/ and the open one copied. */
+struct head_chunk_view {
+    const uint8_t *data;
+    size_t len;
+    int64_t mint, maxt;
+    uint8_t encoding;
+};
+
+struct head_series_view {
+    uint64_t ref;
+    struct ignis_label *ls;
+    size_t nls, ls_cap;
+    struct head_chunk_view *chks;
+    size_t nchks, chks_cap;
+    uint8_t *open;             /* copy of the open chunk's bytes */
+    size_t open_cap;
+};
+
+/* The refs of series matching every matcher (n may be 0: all series) that have samples
+ * in [mint, maxt], sorted by their label sets. Caller frees out with plist_free. */
+int head_select(struct head *h, const struct ignis_matcher *ms, size_t n, int64_t mint,
+                int64_t maxt, struct plist *out);
+/* Copies series ref into v (reusing its buffers). Returns 0, or IGNIS_E_NOTFOUND. */
+int head_series(struct head *h, uint64_t ref, int64_t mint, int64_t maxt,
+                struct head_series_view *v);
+void head_series_view_free(struct head_series_view *v);
+
+/* Label names / values of the matching series (all when n == 0), sorted, unique. fn gets
+ * strings borrowed for the call. */
+int head_label_names(struct head *h, const struct ignis_matcher *ms, size_t n,
+                     void (*fn)(void *arg, const char *s, size_t len), void *arg);
+int head_label_values(struct head *h, const char *name, size_t nlen,
+                      const struct ignis_matcher *ms, size_t n,
+                      void (*fn)(void *arg, const char *s, size_t len), void *arg);
+
+#endif

@@ -1,0 +1,347 @@
+/* tests/unit/plugins/test_tsdb_plugin.c — the `tsdb` storage plugin loaded as ignisd loads
+ * it (dlopen of the built module) and driven only through its ops table: appends by labels
+ * and refs with every error kind, commit and rollback visibility, selection, sample
+ * batches and whole chunks, label queries with limits, metadata, stats, bad options, and
+ * a data directory that comes back after the instance is destroyed and created again. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ignis/plugin.h>
+#include "../testhost.h"
+#include "fileutil.h"
+
+static const struct ignis_plugin *plug;
+static const struct ignis_storage_ops *ops;
+
+struct fx {
+    struct testhost *th;
+    void *inst;
+    char *dir;
+};
+
+static void fx_open_dir(struct fx *f, const char *dir)
+{
+    char err[256] = "";
+    f->th = testhost_new("tsdb-test");
+    assert_non_null(f->th);
+    struct ignis_config *cfg = ignis_config_new(plug->options, "test.conf");
+    assert_int_equal(ignis_config_set(cfg, "path", dir, "t:1", err, sizeof err), 0);
+    if (ops->create(testhost_host(f->th), cfg, &f->inst, err, sizeof err) != 0)
+        fail_msg("create: %s", err);
+    ignis_config_free(cfg);
+    assert_true(testhost_ready(f->th));
+}
+
+static void fx_open(struct fx *f)
+{
+    f->dir = strdup("/tmp/test_tsdb_plugin.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    fx_open_dir(f, f->dir);
+}
+
+static void fx_destroy(struct fx *f)
+{
+    ops->destroy(f->inst);
+    testhost_free(f->th);
+}
+
+static void fx_close(struct fx *f)
+{
+    fx_destroy(f);
+    rm_rf(f->dir);
+    free(f->dir);
+}
+
+/* Three series per job, 300 samples each 1s apart from t0. */
+static void load(struct fx *f, int64_t t0, uint64_t refs[6])
+{
+    static const char *jobs[2] = {"api", "db"};
+    static const char *insts[3] = {"a", "b", "c"};
+    struct ignis_appender *a = ops->appender(f->inst);
+    assert_non_null(a);
+    for (int j = 0; j < 2; j++)
+        for (int i = 0; i < 3; i++) {
+            struct ignis_label ls[3] = {ignis_label_make("__name__", "up"),
+                                        ignis_label_make("instance", insts[i]),
+                                        ignis_label_make("job", jobs[j])};
+            assert_int_equal(ops->append(a, ls, 3, t0, j * 10 + i, &refs[j * 3 + i]), 0);
+        }
+    for (int k = 1; k < 300; k++) {
+        struct ignis_ref_sample s[6];
+        int errs[6];
+        for (int i = 0; i < 6; i++)
+            s[i] = (struct ignis_ref_sample){refs[i], t0 + k * 1000, i * 1000.0 + k};
+        assert_int_equal(ops->append_refs(a, s, 6, errs), 6);
+    }
+    assert_int_equal(ops->commit(a), 0);
+}
+
+static size_t count_series(struct fx *f, const char *sel, int64_t mint, int64_t maxt)
+{
+    struct ignis_selector s;
+    char err[256];
+    if (ignis_selector_parse(sel, strlen(sel), &s, err, sizeof err) < 0)
+        fail_msg("%s: %s", sel, err);
+    struct ignis_querier *q = ops->querier(f->inst, mint, maxt);
+    struct ignis_series_set *set;
+    assert_int_equal(ops->select(q, s.matchers, s.n, NULL, &set), 0);
+    struct ignis_series ser;
+    size_t n = 0;
+    while (ops->set_next(set, &ser) == 1)
+        n++;
+    ops->set_close(set);
+    ops->querier_close(q);
+    ignis_selector_free(&s);
+    return n;
+}
+
+static void test_append_select_and_read(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_open(&f);
+    uint64_t refs[6];
+    load(&f, 1000000, refs);
+    assert_int_equal(count_series(&f, "up", INT64_MIN, INT64_MAX), 6);
+    assert_int_equal(count_series(&f, "up{job=\"db\"}", INT64_MIN, INT64_MAX), 3);
+    assert_int_equal(count_series(&f, "up{instance=~\"a|c\",job!=\"db\"}", INT64_MIN, INT64_MAX),
+                     2);
+    assert_int_equal(count_series(&f, "up", 0, 999999), 0); /* before the data */
+
+    /* Batches of 7 across chunk boundaries, within [mint, maxt]. */
+    struct ignis_selector s;
+    char err[256];
+    assert_int_equal(ignis_selector_parse("up{job=\"api\"}", 13, &s, err, sizeof err), 0);
+    struct ignis_querier *q = ops->querier(f.inst, 1010000, 1250000);
+    struct ignis_series_set *set;
+    assert_int_equal(ops->select(q, s.matchers, s.n, NULL, &set), 0);
+    struct ignis_series ser;
+    int nser = 0;
+    while (ops->set_next(set, &ser) == 1) {
+        const struct ignis_label *inst = ignis_labels_get(ser.labels, ser.nlabels, "instance", 8);
+        assert_non_null(inst);
+        assert_int_equal(inst->value[0], "abc"[nser]); /* sorted by labels */
+        int64_t t[7];
+        double v[7];
+        struct ignis_sample_batch b = {t, v, 7};
+        long k;
+        int64_t want = 1010000;
+        while ((k = ops->set_samples(set, 1010000, 1250000, &b)) > 0)
+            for (long i = 0; i < k; i++) {
+                assert_int_equal(t[i], want);
+                assert_true(v[i] == nser * 1000.0 + (double)(want - 1000000) / 1000);
+                want += 1000;
+            }
+        assert_int_equal(k, 0);
+        assert_int_equal(want, 1251000);
+        /* Whole chunks: 300 samples = 120 + 120 + 60, each overlapping the range. */
+        struct ignis_chunk c;
+        int nc = 0;
+        uint32_t total = 0;
+        while (ops->set_chunk(set, INT64_MIN, INT64_MAX, &c) == 1) {
+            assert_int_equal(c.encoding, IGNIS_CHUNK_XOR);
+            total += c.nsamples;
+            nc++;
+        }
+        assert_int_equal(nc, 3);
+        assert_int_equal(total, 300);
+        nser++;
+    }
+    assert_int_equal(nser, 3);
+    ops->set_close(set);
+    ops->querier_close(q);
+    ignis_selector_free(&s);
+    fx_close(&f);
+}
+
+static void test_append_errors_and_rollback(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_open(&f);
+    uint64_t refs[6];
+    load(&f, 1000000, refs);
+    struct ignis_appender *a = ops->appender(f.inst);
+    struct ignis_ref_sample s[4] = {{refs[0], 1000000, 1},      /* older than newest */
+                                    {refs[0], 1299000, 99},     /* same time, new value */
+                                    {refs[0], 1299000, 299},    /* identical: accepted */
+                                    {999999, 2000000, 1}};      /* unknown ref */
+    int errs[4];
+    assert_int_equal(ops->append_refs(a, s, 4, errs), 1);
+    assert_int_equal(errs[0], IGNIS_E_OUT_OF_ORDER);
+    assert_int_equal(errs[1], IGNIS_E_DUP_TS);
+    assert_int_equal(errs[2], 0);
+    assert_int_equal(errs[3], IGNIS_E_REF_GONE);
+    struct ignis_histogram h = {0};
+    uint64_t r;
+    assert_int_equal(ops->append_histogram(a, refs[0], NULL, 0, 1, &h, &r), IGNIS_E_NOTSUP);
+    assert_int_equal(ops->append_start_ts(a, refs[0], 1300000, 0), 0);
+    assert_int_equal(ops->append_start_ts(a, 999999, 1300000, 0), IGNIS_E_REF_GONE);
+    /* A new series and a sample, rolled back: neither sample is visible. */
+    struct ignis_label ls[2] = {ignis_label_make("__name__", "gone"), ignis_label_make("x", "1")};
+    assert_int_equal(ops->append(a, ls, 2, 1300000, 1, &r), 0);
+    struct ignis_ref_sample s2 = {refs[1], 1300000, 5};
+    assert_int_equal(ops->append_refs(a, &s2, 1, NULL), 1);
+    ops->rollback(a);
+    assert_int_equal(count_series(&f, "gone", INT64_MIN, INT64_MAX), 0);
+    assert_int_equal(count_series(&f, "up", 1300000, INT64_MAX), 0);
+    struct ignis_storage_stats st;
+    assert_int_equal(ops->stats(f.inst, &st), 0);
+    assert_int_equal(st.num_samples, 6 * 300);
+    assert_int_equal(st.min_time, 1000000);
+    assert_int_equal(st.max_time, 1299000);
+    assert_int_equal(ops->snapshot(f.inst, "/tmp", false, NULL, 0), IGNIS_E_NOTSUP);
+    fx_close(&f);
+}
+
+struct strs {
+    char v[16][32];
+    size_t n;
+};
+static void collect(void *arg, const char *s, size_t len)
+{
+    struct strs *x = arg;
+    assert_true(x->n < 16 && len < 32);
+    memcpy(x->v[x->n], s, len);
+    x->v[x->n++][len] = 0;
+}
+
+struct metas {
+    char name[32], help[64];
+    enum ignis_metric_type type;
+    size_t n;
+};
+static void collect_meta(void *arg, const char *metric, const struct ignis_metadata *m)
+{
+    struct metas *x = arg;
+    snprintf(x->name, sizeof x->name, "%s", metric);
+    snprintf(x->help, sizeof x->help, "%s", m->help ? m->help : "");
+    x->type = m->type;
+    x->n++;
+}
+
+static void test_labels_and_metadata(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_open(&f);
+    uint64_t refs[6];
+    load(&f, 1000000, refs);
+    struct ignis_querier *q = ops->querier(f.inst, INT64_MIN, INT64_MAX);
+    struct strs s = {0};
+    assert_int_equal(ops->label_names(q, NULL, 0, 0, collect, &s), 0);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.v[1], "instance");
+    memset(&s, 0, sizeof s);
+    assert_int_equal(ops->label_values(q, "instance", 8, NULL, 0, 2, collect, &s), 0);
+    assert_int_equal(s.n, 2); /* limit */
+    assert_string_equal(s.v[0], "a");
+    assert_string_equal(s.v[1], "b");
+    ops->querier_close(q);
+
+    struct ignis_appender *a = ops->appender(f.inst);
+    struct ignis_metadata m = {IGNIS_METRIC_GAUGE, "whether the target is up", ""};
+    assert_int_equal(ops->update_metadata(a, refs[0], &m), 0);
+    assert_int_equal(ops->update_metadata(a, 999999, &m), IGNIS_E_REF_GONE);
+    assert_int_equal(ops->commit(a), 0);
+    struct metas got = {0};
+    assert_int_equal(ops->metadata(f.inst, NULL, 0, collect_meta, &got), 0);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.name, "up");
+    assert_string_equal(got.help, "whether the target is up");
+    assert_int_equal(got.type, IGNIS_METRIC_GAUGE);
+    memset(&got, 0, sizeof got);
+    assert_int_equal(ops->metadata(f.inst, "down", 0, collect_meta, &got), 0);
+    assert_int_equal(got.n, 0);
+    fx_close(&f);
+}
+
+static void test_data_survives_recreate(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_open(&f);
+    uint64_t refs[6];
+    load(&f, 1000000, refs);
+    fx_destroy(&f);
+    fx_open_dir(&f, f.dir);
+    assert_int_equal(count_series(&f, "up", INT64_MIN, INT64_MAX), 6);
+    struct ignis_storage_stats st;
+    assert_int_equal(ops->stats(f.inst, &st), 0);
+    assert_int_equal(st.num_series, 6);
+    assert_int_equal(st.max_time, 1299000);
+    /* Refs from before still append. */
+    struct ignis_appender *a = ops->appender(f.inst);
+    struct ignis_ref_sample s = {refs[5], 1300000, 7};
+    int e;
+    assert_int_equal(ops->append_refs(a, &s, 1, &e), 1);
+    assert_int_equal(ops->commit(a), 0);
+    assert_int_equal(count_series(&f, "up", 1300000, 1300000), 1);
+    fx_close(&f);
+}
+
+static void test_bad_options_refused(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    struct testhost *th = testhost_new("bad");
+    struct ignis_config *cfg = ignis_config_new(plug->options, "bad.conf");
+    assert_int_equal(ignis_config_set(cfg, "path", "", "bad.conf:3", err, sizeof err), 0);
+    void *inst;
+    assert_int_not_equal(ops->create(testhost_host(th), cfg, &inst, err, sizeof err), 0);
+    assert_non_null(strstr(err, "bad.conf:3"));
+    ignis_config_free(cfg);
+    cfg = ignis_config_new(plug->options, "bad.conf");
+    assert_int_equal(ignis_config_set(cfg, "path", "/tmp", "bad.conf:1", err, sizeof err), 0);
+    assert_int_equal(ignis_config_set(cfg, "wal_segment_size", "1000", "bad.conf:4", err,
+                                      sizeof err),
+                     0);
+    assert_int_not_equal(ops->create(testhost_host(th), cfg, &inst, err, sizeof err), 0);
+    assert_non_null(strstr(err, "wal_segment_size"));
+    ignis_config_free(cfg);
+    /* A path that cannot be a directory. */
+    cfg = ignis_config_new(plug->options, "bad.conf");
+    assert_int_equal(ignis_config_set(cfg, "path", "/dev/null/x", "bad.conf:1", err,
+                                      sizeof err),
+                     0);
+    assert_int_not_equal(ops->create(testhost_host(th), cfg, &inst, err, sizeof err), 0);
+    ignis_config_free(cfg);
+    testhost_free(th);
+}
+
+int main(void)
+{
+    const char *top = getenv("top_builddir");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/plugins/storage/tsdb/.libs/tsdb.so", top ? top : ".");
+    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+        fprintf(stderr, "dlopen %s: %s\n", path, dlerror());
+        return 1;
+    }
+    plug = dlsym(handle, IGNIS_PLUGIN_SYMBOL);
+    if (!plug || plug->kind != IGNIS_PLUGIN_STORAGE) {
+        fprintf(stderr, "%s: no storage plugin descriptor\n", path);
+        return 1;
+    }
+    ops = plug->ops;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_append_select_and_read),
+        cmocka_unit_test(test_append_errors_and_rollback),
+        cmocka_unit_test(test_labels_and_metadata),
+        cmocka_unit_test(test_data_survives_recreate),
+        cmocka_unit_test(test_bad_options_refused),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    /* The module is never closed, as ignisd never closes one. */
+    return rc;
+}
