@@ -35,3 +35,12 @@ tests_tools_apijson_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_tools_apijson_LDADD = $(JANSSON_LIBS)
 TESTS += tests/integration/scrape_vs_prometheus.sh
 EXTRA_DIST += tests/integration/scrape_vs_prometheus.sh
+
+# Scrape benchmark (make bench): a generator and the side-by-side script.
+EXTRA_PROGRAMS += tests/bench/target_gen
+tests_bench_target_gen_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_bench_target_gen_LDADD = $(LIBEVENT_LIBS)
+BENCH_TOOLS += tests/bench/target_gen
+IG_BENCH_SH += tests/bench/scrape_bench.sh
+EXTRA_DIST += tests/bench/scrape_bench.sh
+EXTRA_DIST += tests/integration/relabel_vs_prometheus.sh

@@ -500,6 +500,8 @@ struct runner {
     size_t nskip;
     bool file_has_hist;
     bool verbose;
+    bool no_extra; /* PROMQL_NO_EXTRA_CHECKS: skip FORMAT.md section 10's checks */
+    int range_checks, at_checks;
 };
 
 static void store_open(struct runner *r)
@@ -1126,14 +1128,236 @@ static bool check_result(struct eval *e, const struct ignis_query_result *res)
     return ok;
 }
 
-static void run_eval(struct runner *r, struct eval *e)
+static bool calls_any(const struct pq_node *n, const enum pq_fid *ids, size_t nids)
+{
+    if (!n)
+        return false;
+    switch (n->kind) {
+    case N_MATRIX: return calls_any(n->ms.range.expr, ids, nids) || calls_any(n->ms.vs, ids, nids);
+    case N_VECTOR: return calls_any(n->vs.offset.expr, ids, nids);
+    case N_SUBQUERY:
+        return calls_any(n->sq.expr, ids, nids) || calls_any(n->sq.range.expr, ids, nids) ||
+               calls_any(n->sq.step.expr, ids, nids) || calls_any(n->sq.offset.expr, ids, nids);
+    case N_CALL:
+        for (size_t i = 0; i < nids; i++)
+            if (n->call.fn->id == ids[i])
+                return true;
+        for (size_t i = 0; i < n->call.nargs; i++)
+            if (calls_any(n->call.args[i], ids, nids))
+                return true;
+        return false;
+    case N_AGG: return calls_any(n->agg.param, ids, nids) || calls_any(n->agg.expr, ids, nids);
+    case N_BINARY: return calls_any(n->bin.lhs, ids, nids) || calls_any(n->bin.rhs, ids, nids);
+    case N_UNARY: return calls_any(n->un.expr, ids, nids);
+    case N_PAREN: return calls_any(n->paren.expr, ids, nids);
+    default: return false;
+    }
+}
+
+/* True when a selector or subquery uses @ start() or @ end(). */
+static bool uses_start_end(const struct pq_node *n)
+{
+    if (!n)
+        return false;
+    switch (n->kind) {
+    case N_VECTOR: return n->vs.at == PQ_AT_START || n->vs.at == PQ_AT_END;
+    case N_MATRIX: return uses_start_end(n->ms.vs);
+    case N_SUBQUERY:
+        return n->sq.at == PQ_AT_START || n->sq.at == PQ_AT_END || uses_start_end(n->sq.expr);
+    case N_CALL:
+        for (size_t i = 0; i < n->call.nargs; i++)
+            if (uses_start_end(n->call.args[i]))
+                return true;
+        return false;
+    case N_AGG: return uses_start_end(n->agg.param) || uses_start_end(n->agg.expr);
+    case N_BINARY: return uses_start_end(n->bin.lhs) || uses_start_end(n->bin.rhs);
+    case N_UNARY: return uses_start_end(n->un.expr);
+    case N_PAREN: return uses_start_end(n->paren.expr);
+    default: return false;
+    }
+}
+
+/* Adds @ t to every selector and subquery without one, outside subqueries. */
+static void pin_at(struct pq_node *n, int64_t t)
+{
+    if (!n)
+        return;
+    switch (n->kind) {
+    case N_VECTOR:
+        if (n->vs.at == PQ_AT_NONE) {
+            n->vs.at = PQ_AT_TS;
+            n->vs.at_ms = t;
+        }
+        break;
+    case N_MATRIX: pin_at(n->ms.vs, t); break;
+    case N_SUBQUERY:
+        if (n->sq.at == PQ_AT_NONE) {
+            n->sq.at = PQ_AT_TS;
+            n->sq.at_ms = t;
+        }
+        break; /* the subquery's own @ pins what is inside */
+    case N_CALL:
+        for (size_t i = 0; i < n->call.nargs; i++)
+            pin_at(n->call.args[i], t);
+        break;
+    case N_AGG:
+        pin_at(n->agg.param, t);
+        pin_at(n->agg.expr, t);
+        break;
+    case N_BINARY:
+        pin_at(n->bin.lhs, t);
+        pin_at(n->bin.rhs, t);
+        break;
+    case N_UNARY: pin_at(n->un.expr, t); break;
+    case N_PAREN: pin_at(n->paren.expr, t); break;
+    default: break;
+    }
+}
+
+static struct ignis_query *exec_q(struct runner *r, const char *expr, int64_t start, int64_t end,
+                                  int64_t step)
+{
+    struct ignis_query_params p = {
+        .size = sizeof p,
+        .expr = expr,
+        .start = start,
+        .end = end,
+        .step = step,
+        .storage_ops = r->mem,
+        .storage = r->store,
+    };
+    struct ignis_query *q = NULL;
+    if (r->pq->exec(r->engine, &p, &q) != 0)
+        return NULL;
+    return q;
+}
+
+/* FORMAT.md 10.1: the expression run as a range query around t gives the instant result
+ * at t. */
+static bool range_consistent(struct runner *r, struct eval *e,
+                             const struct ignis_query_result *inst)
+{
+    int64_t t = e->start;
+    r->range_checks++;
+    struct ignis_query *q = exec_q(r, e->expr, t - 60000, t + 60000, 60000);
+    if (!q)
+        return failf("range check: exec failed");
+    const struct ignis_query_result *rr = r->pq->result(q);
+    bool ok = true;
+    if (rr->error != IGNIS_QERR_NONE) {
+        ok = failf("range check: error %s", rr->error_msg ? rr->error_msg : "?");
+        goto out;
+    }
+    size_t matched = 0;
+    for (size_t i = 0; i < rr->nseries && ok; i++) {
+        const struct ignis_result_series *rs = &rr->series[i];
+        size_t p;
+        for (p = 0; p < rs->npoints && rs->t[p] != t; p++)
+            ;
+        if (p == rs->npoints)
+            continue;
+        matched++;
+        if (inst->type == IGNIS_VALUE_SCALAR) {
+            if (rs->nlabels != 0 || !float_eq(rs->v[p], inst->scalar))
+                ok = failf("range check: scalar %.17g at t, instant gave %.17g", rs->v[p],
+                           inst->scalar);
+            continue;
+        }
+        size_t j;
+        for (j = 0; j < inst->nseries; j++)
+            if (lset_eq(inst->series[j].labels, inst->series[j].nlabels, rs->labels, rs->nlabels))
+                break;
+        if (j == inst->nseries) {
+            fprintf(stderr, "      range-only: ");
+            lset_print(stderr, rs->labels, rs->nlabels);
+            fprintf(stderr, "\n");
+            ok = failf("range check: a series the instant query did not return");
+        } else if (!float_eq(inst->series[j].v[0], rs->v[p])) {
+            ok = failf("range check: %.17g at t, instant gave %.17g", rs->v[p],
+                       inst->series[j].v[0]);
+        }
+    }
+    if (ok && inst->type == IGNIS_VALUE_VECTOR && matched != inst->nseries)
+        ok = failf("range check: %zu series at t, the instant query gave %zu", matched,
+                   inst->nseries);
+    if (ok && inst->type == IGNIS_VALUE_SCALAR && matched != 1)
+        ok = failf("range check: no scalar point at t");
+out:
+    r->pq->query_free(q);
+    return ok;
+}
+
+/* FORMAT.md 10.2: with every selector pinned at t, the result does not depend on the
+ * evaluation time. */
+static bool at_invariant(struct runner *r, struct eval *e, int64_t t)
 {
     static const struct pq_features all = {true, true, true, true, true, true};
     char err[512];
+    struct pq_expr *pe = pq_parse(e->expr, strlen(e->expr), &all, err, sizeof err);
+    if (!pe)
+        return true; /* the plain eval reports parse failures */
+    pin_at(pe->root, t);
+    r->at_checks++;
+    char *text = pq_node_string(pe->root);
+    pq_expr_free(pe);
+    if (!text)
+        return failf("@ check: printing failed");
+    int64_t times[5];
+    size_t nt = 0;
+    if (t == 0) {
+        times[nt++] = -1000;
+        times[nt++] = 0;
+        times[nt++] = 1000;
+    } else {
+        times[nt++] = -10 * t;
+        times[nt++] = 0;
+        times[nt++] = t / 5;
+        times[nt++] = t;
+        times[nt++] = 10 * t;
+    }
+    bool ok = true;
+    for (size_t i = 0; i < nt && ok; i++) {
+        struct ignis_query *q = exec_q(r, text, times[i], times[i], 0);
+        if (!q) {
+            ok = failf("@ check: exec failed");
+            break;
+        }
+        ok = check_result(e, r->pq->result(q));
+        r->pq->query_free(q);
+        if (!ok) {
+            char *tmp = xstrdup(failbuf);
+            snprintf(failbuf, sizeof failbuf, "@ check at %lld (%.1000s): %.2000s",
+                     (long long)times[i], text, tmp);
+            free(tmp);
+        }
+    }
+    free(text);
+    return ok;
+}
+
+static void run_eval(struct runner *r, struct eval *e)
+{
+    static const struct pq_features all = {true, true, true, true, true, true};
+    static const enum pq_fid no_range_check[] = {F_START, F_END, F_RANGE, F_STEP};
+    static const enum pq_fid no_at_check[] = {
+        F_TIME,        F_TIMESTAMP,   F_PREDICT_LINEAR, F_MINUTE, F_HOUR,  F_DAY_OF_WEEK,
+        F_DAY_OF_MONTH, F_DAY_OF_YEAR, F_DAYS_IN_MONTH,  F_MONTH,  F_YEAR, F_START,
+        F_END,         F_RANGE,       F_STEP};
+    char err[512];
     bool skip = e->hist_in_expected;
+    bool range_check = !e->range && !e->fail && !e->ordered && !e->has_string &&
+                       !e->range_vector;
+    bool at_check = !e->range;
     struct pq_expr *pe = pq_parse(e->expr, strlen(e->expr), &all, err, sizeof err);
     if (!skip && pe && selects_hist(r, pe->root))
         skip = true;
+    if (pe) {
+        if (calls_any(pe->root, no_range_check, 4) || uses_start_end(pe->root))
+            range_check = false;
+        if (calls_any(pe->root, no_at_check, sizeof no_at_check / sizeof no_at_check[0]) ||
+            uses_start_end(pe->root))
+            at_check = false;
+    }
     pq_expr_free(pe);
     if (skip) {
         r->skipped++;
@@ -1141,29 +1365,23 @@ static void run_eval(struct runner *r, struct eval *e)
         r->skip_lines[r->nskip++] = e->lineno;
         return;
     }
-    struct ignis_query_params p = {
-        .size = sizeof p,
-        .expr = e->expr,
-        .start = e->start,
-        .end = e->range ? e->end : e->start,
-        .step = e->range ? e->step : 0,
-        .storage_ops = r->mem,
-        .storage = r->store,
-    };
-    if (e->range_vector) {
-        p.start = p.end = e->rv_end;
-        p.step = 0;
-    }
-    struct ignis_query *q = NULL;
-    int rc = r->pq->exec(r->engine, &p, &q);
+    int64_t t = e->range_vector ? e->rv_end : e->start;
+    struct ignis_query *q = e->range ? exec_q(r, e->expr, e->start, e->end, e->step)
+                                     : exec_q(r, e->expr, t, t, 0);
     bool ok;
-    if (rc != 0 || !q) {
-        ok = failf("exec failed: %d", rc);
+    if (!q) {
+        ok = failf("exec failed");
     } else {
-        ok = check_result(e, r->pq->result(q));
+        const struct ignis_query_result *res = r->pq->result(q);
+        ok = check_result(e, res);
+        if (ok && range_check && !r->no_extra &&
+            (res->type == IGNIS_VALUE_VECTOR || res->type == IGNIS_VALUE_SCALAR))
+            ok = range_consistent(r, e, res);
     }
     if (q)
         r->pq->query_free(q);
+    if (ok && at_check && !r->no_extra)
+        ok = at_invariant(r, e, t);
     if (ok) {
         r->passed++;
     } else {
@@ -1292,6 +1510,7 @@ int main(int argc, char **argv)
     snprintf(dir, sizeof dir, "%s/promql", cdir);
     struct runner r = {0};
     r.verbose = getenv("PROMQL_VERBOSE") != NULL;
+    r.no_extra = getenv("PROMQL_NO_EXTRA_CHECKS") != NULL;
     snprintf(path, sizeof path, "%s/plugins/storage/mem/.libs/mem.so", bdir);
     r.mem_pl = load_plugin(getenv("PROMQL_MEM_SO") ? getenv("PROMQL_MEM_SO") : path);
     snprintf(path, sizeof path, "%s/plugins/query/promql/.libs/promql.so", bdir);
@@ -1361,6 +1580,9 @@ int main(int argc, char **argv)
     }
     free(files);
     printf("%d passed, %d failed, %d skipped\n", tp, tf, ts);
+    if (r.verbose)
+        fprintf(stderr, "extra checks: %d range-mode, %d @-invariance\n", r.range_checks,
+                r.at_checks);
     r.pq->destroy(r.engine);
     r.mem->destroy(r.store);
     for (size_t i = 0; i < r.nhist; i++)

@@ -1,6 +1,7 @@
 /* tests/tools/apijson.c — turns Prometheus HTTP API answers into sorted, canonical text
  * lines so that shell tests can compare two servers' answers with diff:
  *   apijson series  < /api/v1/series answer    one line per label set: {a="b",c="d"}
+ *   apijson target-labels < ...                 the same without health
  *   apijson targets < /api/v1/targets answer   one line per active target (pool, URL,
  *                                               health, labels, discovered labels) and
  *                                               per dropped target (discovered labels)
@@ -8,6 +9,7 @@
  * Exits 1 on input that is not a success answer. */
 #include <config.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,19 +81,20 @@ int main(int argc, char **argv)
         json_array_foreach(data, i, it) ADD(labels(it));
     } else if (strcmp(argv[1], "strings") == 0) {
         json_array_foreach(data, i, it) ADD(strdup(json_string_value(it) ?: ""));
-    } else if (strcmp(argv[1], "targets") == 0) {
+    } else if (strcmp(argv[1], "targets") == 0 || strcmp(argv[1], "target-labels") == 0) {
+        bool health = strcmp(argv[1], "targets") == 0;
         json_array_foreach(json_object_get(data, "activeTargets"), i, it)
         {
             char *l = labels(json_object_get(it, "labels"));
             char *d = labels(json_object_get(it, "discoveredLabels"));
             const char *pool = json_string_value(json_object_get(it, "scrapePool"));
             const char *url = json_string_value(json_object_get(it, "scrapeUrl"));
-            const char *health = json_string_value(json_object_get(it, "health"));
+            const char *hl = json_string_value(json_object_get(it, "health"));
             size_t len = strlen(l) + strlen(d) + 64 + (pool ? strlen(pool) : 0) +
                          (url ? strlen(url) : 0);
             char *line = malloc(len);
             snprintf(line, len, "active pool=%s url=%s health=%s labels=%s discovered=%s",
-                     pool ?: "", url ?: "", health ?: "", l, d);
+                     pool ?: "", url ?: "", health ? (hl ?: "") : "-", l, d);
             free(l);
             free(d);
             ADD(line);

@@ -42,7 +42,7 @@ int ev_check(struct ev *ev)
 {
     if (ev->err != IGNIS_QERR_NONE)
         return -1;
-    if ((++ev->tick & 63) != 0)
+    if ((ev->tick++ & 63) != 0)
         return 0;
     if (ev->in->cancel && *ev->in->cancel)
         return ev_error(ev, IGNIS_QERR_CANCELED, "query was canceled in query execution");
@@ -222,6 +222,11 @@ struct ignis_label *lbl_set(struct ev *ev, const struct ignis_label *ls, size_t 
         ev_oom(ev);
         return NULL;
     }
+    /* the new pair may come from the query text: the result must not depend on it */
+    name = ev_strdup(ev, name, name_len);
+    value = ev_strdup(ev, value, value_len);
+    if (!name || !value)
+        return NULL;
     size_t k = 0;
     bool done = false;
     for (size_t i = 0; i < n; i++) {
@@ -336,7 +341,6 @@ struct pq_series *val_add_series(struct ev *ev, struct pq_value *v, struct ignis
 static int count_samples(struct ev *ev, uint64_t n)
 {
     ev->cur_samples += n;
-    ev->total_samples += n;
     if (ev->cur_samples > ev->peak_samples)
         ev->peak_samples = ev->cur_samples;
     if (ev->o->max_samples && ev->cur_samples > ev->o->max_samples)
@@ -572,12 +576,12 @@ static int select_raw(struct ev *ev, const struct pq_node *vs, int64_t mint, int
                 r->v[r->n] = bv[i];
                 r->n++;
             }
+            ra->counted += (uint64_t)got;
+            ev->total_samples += (uint64_t)got; /* read from storage */
             if (count_samples(ev, (uint64_t)got) < 0) {
                 ops->set_close(set);
                 return -1;
             }
-            if ((size_t)got < batch.cap)
-                break;
         }
     }
     ops->set_close(set);
@@ -592,8 +596,9 @@ int ev_select_raw(struct ev *ev, const struct pq_node *vs, int64_t mint, int64_t
     return select_raw(ev, vs, mint, maxt, keep_stale, ra);
 }
 
-void rangearg_free(struct rangearg *ra)
+void rangearg_free(struct ev *ev, struct rangearg *ra)
 {
+    ev->cur_samples = ev->cur_samples >= ra->counted ? ev->cur_samples - ra->counted : 0;
     if (ra->owned) {
         for (size_t i = 0; i < ra->n; i++) {
             free(ra->s[i].t);
@@ -639,7 +644,7 @@ int ev_selector_points(struct ev *ev, const struct pq_node *vs, bool want_ts,
     struct rangearg ra = {0};
     int64_t maxt = vs->vs.smoothed ? tmax + lb : tmax;
     if (select_raw(ev, vs, tmin - lb + 1, maxt, true, &ra) < 0) {
-        rangearg_free(&ra);
+        rangearg_free(ev, &ra);
         return -1;
     }
     out->type = PQ_T_VECTOR;
@@ -688,7 +693,7 @@ int ev_selector_points(struct ev *ev, const struct pq_node *vs, bool want_ts,
         if (ev_check(ev) < 0)
             break;
     }
-    rangearg_free(&ra);
+    rangearg_free(ev, &ra);
     return ev->err == IGNIS_QERR_NONE ? 0 : -1;
 }
 
@@ -767,6 +772,7 @@ static int eval_subquery(struct ev *ev, const struct pq_node *n, struct rangearg
     }
     for (size_t i = 0; i < v.n; i++) {
         struct pq_series *s = &v.s[i];
+        ra->counted += s->n; /* the points move here, still counted */
         ra->s[i] = (struct rawser){.ls = s->ls, .nls = s->nls, .drop_name = s->drop_name,
                                    .t = s->t, .v = s->v, .n = s->n};
         s->t = NULL;
@@ -826,7 +832,7 @@ static int eval_matrix_value(struct ev *ev, const struct pq_node *n, struct pq_v
 {
     struct rangearg ra;
     if (ev_rangearg(ev, n, &ra) < 0) {
-        rangearg_free(&ra);
+        rangearg_free(ev, &ra);
         return -1;
     }
     out->type = PQ_T_MATRIX;
@@ -845,7 +851,7 @@ static int eval_matrix_value(struct ev *ev, const struct pq_node *n, struct pq_v
                 break;
         }
     }
-    rangearg_free(&ra);
+    rangearg_free(ev, &ra);
     return ev->err == IGNIS_QERR_NONE ? 0 : -1;
 }
 
@@ -863,8 +869,8 @@ int ev_eval(struct ev *ev, const struct pq_node *n, struct pq_value *out)
         return 0;
     case N_STRING:
         out->type = PQ_T_STRING;
-        out->str = n->str.s;
-        return 0;
+        out->str = ev_strdup(ev, n->str.s, n->str.len);
+        return out->str ? 0 : -1;
     case N_PAREN: return ev_eval(ev, n->paren.expr, out);
     case N_VECTOR: return ev_selector_points(ev, n, false, out);
     case N_MATRIX:

@@ -149,9 +149,10 @@ struct rangearg {
     bool anchored, smoothed;
     const struct pq_node *vs; /* the vector selector, when the argument is one */
     bool owned;         /* t/v arrays malloc'd per series */
+    uint64_t counted;   /* samples counted against max_samples, released on free */
 };
 int ev_rangearg(struct ev *ev, const struct pq_node *arg, struct rangearg *ra);
-void rangearg_free(struct rangearg *ra);
+void rangearg_free(struct ev *ev, struct rangearg *ra);
 /* The evaluation time of a range or selector at step ts. */
 int64_t ev_at_time(const struct ev *ev, enum pq_at at, int64_t at_ms, int64_t ts);
 

@@ -592,7 +592,7 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
     rc = 0;
 done:
     free(tmp);
-    rangearg_free(&ra);
+    rangearg_free(ev, &ra);
     val_free(ev, &p1);
     val_free(ev, &p2);
     if (rc < 0)
@@ -665,7 +665,7 @@ static int eval_absent(struct ev *ev, const struct pq_node *n, struct pq_value *
     } else {
         struct rangearg ra;
         if (ev_rangearg(ev, arg, &ra) < 0) {
-            rangearg_free(&ra);
+            rangearg_free(ev, &ra);
             free(present);
             return -1;
         }
@@ -687,7 +687,7 @@ static int eval_absent(struct ev *ev, const struct pq_node *n, struct pq_value *
                     present[k] = true;
             }
         }
-        rangearg_free(&ra);
+        rangearg_free(ev, &ra);
     }
     size_t nls;
     struct ignis_label *ls = absent_labels(ev, arg, &nls);

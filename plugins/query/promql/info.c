@@ -293,7 +293,7 @@ out:
     vcur_free(&cur);
     free(smp);
     outmap_free(&om);
-    rangearg_free(&ra);
+    rangearg_free(ev, &ra);
     val_free(ev, &base);
     if (target_init)
         ignis_matcher_clear(&target);

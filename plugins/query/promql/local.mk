@@ -45,3 +45,11 @@ tests_fuzz_fuzz_promql_replay_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/plugins/quer
 tests_fuzz_fuzz_promql_replay_LDADD = plugins/query/promql/libpromql.la sdk/libignis.la $(M_LIBS)
 TESTS += tests/fuzz/promql.sh
 EXTRA_DIST += tests/fuzz/promql.sh tests/fuzz/corpus/promql tests/fuzz/crashers/promql
+
+check_PROGRAMS += tests/unit/plugins/test_promql_eval
+TESTS += tests/unit/plugins/test_promql_eval
+UNIT_TESTS += tests/unit/plugins/test_promql_eval
+tests_unit_plugins_test_promql_eval_SOURCES = tests/unit/plugins/test_promql_eval.c \
+	plugins/query/promql/plugin.c tests/unit/testhost.c tests/unit/testhost.h
+tests_unit_plugins_test_promql_eval_CFLAGS = $(PQ_TEST_CFLAGS) -I$(top_srcdir)/tests/unit
+tests_unit_plugins_test_promql_eval_LDADD = $(PQ_TEST_LIBS) $(LIBEVENT_LIBS) $(PTHREAD_LIBS)

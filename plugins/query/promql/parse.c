@@ -24,7 +24,10 @@ struct parser {
     const char *s;
     size_t len;
     size_t pos;        /* lexer position */
-    int brackets;      /* inside [ ... ]: ':' separates, identifiers have no ':' */
+    int brackets;      /* lexer: inside [ ... ]: ':' separates, identifiers have no ':' */
+    int parens;        /* lexer: open ( not yet closed */
+    bool colon;        /* lexer: a ':' was seen in the current [ ... ] */
+    const char *dur_ctx; /* "offset" or "duration": where a duration is being read */
     struct pq_token la[3];
     int nla;
     const struct pq_features *feat;
@@ -305,7 +308,27 @@ static void lex_number(struct parser *p, struct pq_token *t)
         }
         p->pos = j;
         t->end = (uint32_t)j;
-        tok_error(p, t, "bad number or duration syntax: \"%.*s\"", (int)(j - start), s + start);
+        /* "1.5h": a duration with a fraction, which Prometheus reads as a duration token */
+        bool durlike = true, unit = false, dot = false;
+        for (size_t q = start; q < j; q++) {
+            if (strchr("smhdwy", s[q]))
+                unit = true;
+            else if (s[q] == '.')
+                dot = true;
+            else if (!is_digit((unsigned char)s[q]))
+                durlike = false;
+        }
+        if (durlike && unit && dot) {
+            tok_error(p, t, "unexpected duration \"%.*s\"", (int)(j - start), s + start);
+            return;
+        }
+        /* the text up to and including the first character that cannot continue it */
+        size_t k = start;
+        while (k < j && (is_digit((unsigned char)s[k]) || strchr("smhdwy", s[k])))
+            k++;
+        if (k < j)
+            k++;
+        tok_error(p, t, "bad number or duration syntax: \"%.*s\"", (int)(k - start), s + start);
         return;
     }
     if (i == start || (i == start + 1 && s[start] == '.')) {
@@ -542,6 +565,10 @@ static void lex(struct parser *p, struct pq_token *t)
     t->pos = t->end = (uint32_t)p->pos;
     if (p->pos >= p->len) {
         t->type = TK_EOF;
+        if (p->brackets > 0)
+            tok_error(p, t, "unclosed left bracket");
+        else if (p->parens > 0)
+            tok_error(p, t, "unclosed left parenthesis");
         return;
     }
     unsigned char c = (unsigned char)s[p->pos];
@@ -608,6 +635,39 @@ static void lex(struct parser *p, struct pq_token *t)
         t->type = one;
         p->pos += 1;
         t->end = (uint32_t)p->pos;
+        switch (one) {
+        case TK_LPAREN: p->parens++; break;
+        case TK_RPAREN:
+            if (p->parens == 0) {
+                t->pos = t->end;
+                tok_error(p, t, "unexpected right parenthesis ')'");
+            } else {
+                p->parens--;
+            }
+            break;
+        case TK_LBRACKET:
+            if (p->brackets > 0) {
+                tok_error(p, t, "unexpected left bracket '['");
+            } else {
+                p->brackets++;
+                p->colon = false;
+            }
+            break;
+        case TK_RBRACKET:
+            if (p->brackets == 0) {
+                tok_error(p, t, "unexpected right bracket ']'");
+            } else {
+                p->brackets--;
+            }
+            break;
+        case TK_COLON:
+            if (p->colon) {
+                tok_error(p, t, "unexpected colon ':'");
+            }
+            p->colon = true;
+            break;
+        default: break;
+        }
         return;
     }
     if (c == '"' || c == '\'' || c == '`') {
@@ -652,10 +712,17 @@ static void lex(struct parser *p, struct pq_token *t)
         p->pos = i;
         return;
     }
-    /* anything else is an error */
+    /* anything else is an error; the character as Go's %q prints a rune */
     char r[32];
-    fmt_rune(r, sizeof r, s + p->pos, p->len - p->pos);
-    if (c == '!' )
+    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'')
+        snprintf(r, sizeof r, "'%c'", c);
+    else if (c == '\\' || c == '\'')
+        snprintf(r, sizeof r, "'\\%c'", c);
+    else if (c < 0x80)
+        snprintf(r, sizeof r, "'\\x%02x'", c);
+    else
+        fmt_rune(r, sizeof r, s + p->pos, p->len - p->pos);
+    if (c == '!')
         tok_error(p, t, "unexpected character after '!': %s", r);
     else if (c == ':')
         tok_error(p, t, "unexpected colon ':'");
@@ -986,7 +1053,7 @@ static struct pq_node *parse_dur_atom(struct parser *p, bool allow_sign)
     }
     case TK_LPAREN: {
         if (!p->feat->duration_expr) {
-            unexpected(p, t, "duration", "duration");
+            unexpected(p, t, p->dur_ctx, "duration");
             break;
         }
         struct pq_token lp = next(p);
@@ -1015,7 +1082,7 @@ static struct pq_node *parse_dur_atom(struct parser *p, bool allow_sign)
             fn = pq_func_lookup(p->s + t->pos, t->end - t->pos);
         if (!fn || (fn->id != F_STEP && fn->id != F_RANGE && fn->id != F_MIN_OF &&
                     fn->id != F_MAX_OF)) {
-            unexpected(p, t, "duration", "duration");
+            unexpected(p, t, p->dur_ctx, "duration");
             break;
         }
         if (!p->feat->duration_expr) {
@@ -1058,7 +1125,7 @@ static struct pq_node *parse_dur_atom(struct parser *p, bool allow_sign)
         if (t->type == TK_EOF)
             fail_at(p, t->pos, "unexpected end of input in duration expression");
         else
-            unexpected(p, t, "duration", "duration");
+            unexpected(p, t, p->dur_ctx, "duration");
         break;
     }
 out:
@@ -1171,12 +1238,9 @@ static bool make_dur(struct parser *p, struct pq_node *x, struct pq_dur *d, cons
         d->expr = x; /* resolved when the query runs */
         return true;
     }
-    if (d->ms < 0 && !allow_neg) {
-        fail_at(p, x->pos, "%s must not be negative", what);
-        return false;
-    }
-    if (d->ms == 0 && !allow_zero) {
-        fail_at(p, x->pos, "%s must be greater than 0", what);
+    if ((d->ms < 0 && !allow_neg) || (d->ms == 0 && !allow_zero)) {
+        (void)what;
+        fail_at(p, x->pos, "duration must be greater than 0");
         return false;
     }
     return true;
@@ -1191,32 +1255,28 @@ static bool is_selector_like(const struct pq_node *n)
 
 static struct pq_node *parse_bracket(struct parser *p, struct pq_node *x)
 {
-    struct pq_token lb = next(p); /* [ */
-    p->brackets++;
+    struct pq_token lb = next(p); /* [ (the lexer is now in bracket mode) */
     struct pq_node *range = parse_dur_expr(p, 1);
-    if (!range) {
-        p->brackets--;
+    if (!range)
         return NULL;
-    }
     struct pq_token *t = peek(p);
     if (t->type == TK_COLON) {
         next(p);
         struct pq_node *step = NULL;
         if (peek(p)->type != TK_RBRACKET) {
             step = parse_dur_expr(p, 1);
-            if (!step) {
-                p->brackets--;
+            if (!step)
                 return NULL;
-            }
         }
-        p->brackets--;
         uint32_t end = peek(p)->end;
         if (!expect(p, TK_RBRACKET, "subquery selector"))
             return NULL;
         if (x->type != PQ_T_VECTOR)
             return fail_at(p, x->pos,
                            "subquery is only allowed on instant vector, got %s instead",
-                           pq_type_name(x->type));
+                           x->type == PQ_T_MATRIX   ? "matrix"
+                           : x->type == PQ_T_SCALAR ? "scalar"
+                                                    : "string");
         struct pq_node *sq = node(p, N_SUBQUERY, x->pos, end);
         if (!sq)
             return NULL;
@@ -1231,7 +1291,6 @@ static struct pq_node *parse_bracket(struct parser *p, struct pq_node *x)
         }
         return sq;
     }
-    p->brackets--;
     uint32_t end = peek(p)->end;
     if (peek(p)->type != TK_RBRACKET) {
         if (peek(p)->type == TK_EOF)
@@ -1239,34 +1298,35 @@ static struct pq_node *parse_bracket(struct parser *p, struct pq_node *x)
         return unexpected(p, peek(p), "range", "\"]\"");
     }
     next(p);
-    (void)lb;
     if (x->kind != N_VECTOR)
-        return fail_at(p, x->pos, "ranges only allowed for vector selectors");
+        return fail_at(p, lb.pos, "ranges only allowed for vector selectors");
     if (x->vs.offset_set)
-        return fail_at(p, x->pos, "no offset modifiers allowed before range");
+        return fail_at(p, lb.pos, "no offset modifiers allowed before range");
     if (x->vs.at != PQ_AT_NONE)
-        return fail_at(p, x->pos, "no @ modifiers allowed before range");
+        return fail_at(p, lb.pos, "no @ modifiers allowed before range");
     if (x->vs.anchored || x->vs.smoothed)
-        return fail_at(p, x->pos, "no %s modifier allowed before range",
+        return fail_at(p, lb.pos, "no %s modifier allowed before range",
                        x->vs.anchored ? "anchored" : "smoothed");
     struct pq_node *m = node(p, N_MATRIX, x->pos, end);
     if (!m)
         return NULL;
     m->type = PQ_T_MATRIX;
     m->ms.vs = x;
-    if (!make_dur(p, range, &m->ms.range, "range", false, true))
+    if (!make_dur(p, range, &m->ms.range, "range", false, false))
         return NULL;
     return m;
 }
 
 static struct pq_node *parse_offset(struct parser *p, struct pq_node *x)
 {
-    struct pq_token kw = next(p);
+    next(p); /* offset */
     if (!is_selector_like(x))
-        return fail_at(p, kw.pos,
+        return fail_at(p, x->pos,
                        "offset modifier must be preceded by an instant vector selector or range "
                        "vector selector or a subquery");
+    p->dur_ctx = "offset";
     struct pq_node *d = parse_dur_atom(p, true);
+    p->dur_ctx = "duration";
     if (!d)
         return NULL;
     bool *set;
@@ -1278,7 +1338,7 @@ static struct pq_node *parse_offset(struct parser *p, struct pq_node *x)
     else
         set = &x->sq.offset_set, od = &x->sq.offset;
     if (*set)
-        return fail_at(p, kw.pos, "offset may not be set multiple times");
+        return fail_at(p, x->pos, "offset may not be set multiple times");
     if (!make_dur(p, d, od, "offset", true, true))
         return NULL;
     if (!od->expr && od->ms < 0 && !p->feat->negative_offset)
@@ -1292,7 +1352,7 @@ static struct pq_node *parse_at(struct parser *p, struct pq_node *x)
 {
     struct pq_token kw = next(p);
     if (!is_selector_like(x))
-        return fail_at(p, kw.pos,
+        return fail_at(p, x->pos,
                        "@ modifier must be preceded by an instant vector selector or range vector "
                        "selector or a subquery");
     if (!p->feat->at_modifier)
@@ -1306,7 +1366,7 @@ static struct pq_node *parse_at(struct parser *p, struct pq_node *x)
     else
         at = &x->sq.at, at_ms = &x->sq.at_ms;
     if (*at != PQ_AT_NONE)
-        return fail_at(p, kw.pos, "@ <timestamp> may not be set multiple times");
+        return fail_at(p, x->pos, "@ <timestamp> may not be set multiple times");
     struct pq_token *t = peek(p);
     if (t->type == TK_START || t->type == TK_END) {
         struct pq_token w = next(p);
@@ -1333,8 +1393,14 @@ static struct pq_node *parse_at(struct parser *p, struct pq_node *x)
     double ms = round(v * 1000.0);
     if (!isfinite(v) || ms > 9.2e18 || ms < -9.2e18) {
         char vb[64];
-        snprintf(vb, sizeof vb, "%f", v);
-        return fail_at(p, pos, "timestamp out of bounds for @ modifier: %s", vb);
+        if (isnan(v))
+            snprintf(vb, sizeof vb, "NaN");
+        else if (isinf(v))
+            snprintf(vb, sizeof vb, "%s", v > 0 ? "+Inf" : "-Inf");
+        else
+            snprintf(vb, sizeof vb, "%f", v);
+        (void)pos;
+        return fail_at(p, x->pos, "timestamp out of bounds for @ modifier: %s", vb);
     }
     *at = PQ_AT_TS;
     *at_ms = (int64_t)ms;
@@ -1397,8 +1463,12 @@ static void *selector_error(struct parser *p, size_t at, const char *msg)
 {
     unsigned long off;
     int n = 0;
-    if (sscanf(msg, "at %lu: %n", &off, &n) == 1 && n > 0)
+    if (sscanf(msg, "at %lu: %n", &off, &n) == 1 && n > 0) {
+        /* Prometheus reports a doubly set name at the selector's start */
+        if (strncmp(msg + n, "metric name must not be set twice", 33) == 0)
+            off = at;
         return fail_at(p, (uint32_t)off, "%s", msg + n);
+    }
     return fail_at(p, (uint32_t)at, "%s", msg);
 }
 
@@ -1439,7 +1509,7 @@ static struct pq_node *parse_vector_selector(struct parser *p, const struct pq_t
         char err[256] = "";
         size_t before = n->vs.sel.n;
         if (ignis_selector_parse_braces(p->s, p->len, &pos, &n->vs.sel, err, sizeof err) != 0)
-            return selector_error(p, t->pos, err);
+            return selector_error(p, n->pos, err);
         p->pos = pos;
         n->end = (uint32_t)pos;
         if (name) {
@@ -1784,8 +1854,9 @@ static struct pq_node *parse_binary_rest(struct parser *p, struct pq_node *lhs, 
         t = peek(p);
         if (t->type == TK_BOOL) {
             struct pq_token bt = next(p);
+            (void)bt;
             if (!pq_is_comparison(op.type))
-                return fail_at(p, bt.pos, "bool modifier can only be used on comparison "
+                return fail_at(p, op.pos, "bool modifier can only be used on comparison "
                                           "operators");
             b->bin.ret_bool = true;
             t = peek(p);
@@ -1800,7 +1871,7 @@ static struct pq_node *parse_binary_rest(struct parser *p, struct pq_node *lhs, 
             if (t->type == TK_GROUP_LEFT || t->type == TK_GROUP_RIGHT) {
                 struct pq_token g = next(p);
                 if (pq_is_set_op(op.type))
-                    return fail_at(p, g.pos, "no grouping allowed for \"%s\" operation",
+                    return fail_at(p, b->pos, "no grouping allowed for \"%s\" operation",
                                    pq_tok_text(op.type));
                 b->bin.card = g.type == TK_GROUP_LEFT ? PQ_CARD_MANY_TO_ONE
                                                       : PQ_CARD_ONE_TO_MANY;
@@ -1810,7 +1881,7 @@ static struct pq_node *parse_binary_rest(struct parser *p, struct pq_node *lhs, 
                 for (size_t i = 0; b->bin.on && i < b->bin.include.n; i++)
                     for (size_t j = 0; j < b->bin.match.n; j++)
                         if (strcmp(b->bin.include.names[i], b->bin.match.names[j]) == 0)
-                            return fail_at(p, g.pos,
+                            return fail_at(p, op.pos,
                                            "label \"%s\" must not occur in ON and GROUP clause "
                                            "at once",
                                            b->bin.include.names[i]);
@@ -1863,7 +1934,7 @@ static struct pq_node *parse_binary_rest(struct parser *p, struct pq_node *lhs, 
                            "binary expression must contain only scalar and instant vector types");
         if (pq_is_comparison(op.type) && !b->bin.ret_bool && lt == PQ_T_SCALAR &&
             rt == PQ_T_SCALAR)
-            return fail_at(p, b->pos, "comparisons between scalars must use BOOL modifier");
+            return fail_at(p, op.pos, "comparisons between scalars must use BOOL modifier");
         if ((lt != PQ_T_VECTOR || rt != PQ_T_VECTOR) &&
             (b->bin.matching_set || b->bin.card == PQ_CARD_MANY_TO_ONE ||
              b->bin.card == PQ_CARD_ONE_TO_MANY))
@@ -1988,6 +2059,7 @@ struct pq_expr *pq_parse(const char *s, size_t len, const struct pq_features *fe
         .e = e,
         .err = err,
         .errlen = errlen,
+        .dur_ctx = "duration",
     };
     if (errlen)
         err[0] = 0;

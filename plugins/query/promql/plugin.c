@@ -12,8 +12,74 @@
 
 #include "engine.h"
 
+/* Prometheus' engine self-metrics. One set per process, shared by every instance (the
+ * names are Prometheus' own, so dashboards find them); registered by the first instance
+ * and removed with the last. Guarded by metrics_lock; the metrics themselves are
+ * thread-safe. */
+static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    unsigned users;
+    struct ignis_registry *reg;
+    struct ignis_gauge *queries;
+    struct ignis_summary *prepare, *inner_eval;
+    struct ignis_counter *samples;
+} em;
+
+/* Returns whether the instance holds a reference (release it on destroy). */
+static bool metrics_acquire(const struct ignis_host *host)
+{
+    if (!host || !IGNIS_HAS(host, registry))
+        return false;
+    pthread_mutex_lock(&metrics_lock);
+    if (em.users++ > 0) {
+        pthread_mutex_unlock(&metrics_lock);
+        return true;
+    }
+    struct ignis_registry *reg = host->registry(host);
+    static const struct ignis_quantile q[] = {{0.5, 0.05}, {0.9, 0.01}, {0.99, 0.001}};
+    static const char *const slice[] = {"slice"};
+    char err[256];
+    struct ignis_metric_opts o = {
+        .name = "prometheus_engine_queries",
+        .help = "The current number of queries being executed or waiting.",
+    };
+    em.reg = reg;
+    em.queries = reg ? ignis_gauge_new(reg, &o, err, sizeof err) : NULL;
+    o = (struct ignis_metric_opts){
+        .name = "prometheus_engine_query_duration_seconds",
+        .help = "Query timings",
+        .label_names = slice,
+        .nlabels = 1,
+        .quantiles = q,
+        .nquantiles = 3,
+    };
+    struct ignis_summary_vec *d = reg ? ignis_summary_vec_new(reg, &o, err, sizeof err) : NULL;
+    em.prepare = d ? ignis_summary_vec_with(d, "prepare_time") : NULL;
+    em.inner_eval = d ? ignis_summary_vec_with(d, "inner_eval") : NULL;
+    o = (struct ignis_metric_opts){
+        .name = "prometheus_engine_query_samples_total",
+        .help = "The total number of samples loaded by all queries.",
+    };
+    em.samples = reg ? ignis_counter_new(reg, &o, err, sizeof err) : NULL;
+    pthread_mutex_unlock(&metrics_lock);
+    return true;
+}
+
+static void metrics_release(void)
+{
+    pthread_mutex_lock(&metrics_lock);
+    if (em.users > 0 && --em.users == 0 && em.reg) {
+        ignis_registry_unregister(em.reg, "prometheus_engine_queries");
+        ignis_registry_unregister(em.reg, "prometheus_engine_query_duration_seconds");
+        ignis_registry_unregister(em.reg, "prometheus_engine_query_samples_total");
+        memset(&em, 0, sizeof em);
+    }
+    pthread_mutex_unlock(&metrics_lock);
+}
+
 struct promql {
     const struct ignis_host *host;
+    bool metrics; /* holds a reference to the shared self-metrics */
     pthread_mutex_t lock; /* guards opts and feat while reconfigure swaps them */
     struct pq_engine_opts opts;
     struct pq_features feat;
@@ -95,6 +161,7 @@ static int create(const struct ignis_host *host, const struct ignis_config *cfg,
         return IGNIS_E_INVALID;
     }
     pthread_mutex_init(&p->lock, NULL);
+    p->metrics = metrics_acquire(host);
     *instance = p;
     return 0;
 }
@@ -118,6 +185,8 @@ static void destroy(void *instance)
     struct promql *p = instance;
     if (!p)
         return;
+    if (p->metrics)
+        metrics_release();
     pthread_mutex_destroy(&p->lock);
     free(p);
 }
@@ -161,6 +230,9 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+static int run(struct ignis_query *q, const struct ignis_query_params *prm,
+               struct pq_engine_opts *o, const struct pq_features *f, int64_t t0);
+
 static int exec(void *instance, const struct ignis_query_params *prm, struct ignis_query **out)
 {
     struct pq_engine_opts o;
@@ -171,6 +243,21 @@ static int exec(void *instance, const struct ignis_query_params *prm, struct ign
     if (!q)
         return IGNIS_E_NOMEM;
     *out = q;
+    ignis_gauge_inc(em.queries);
+    int rc = run(q, prm, &o, &f, t0);
+    ignis_gauge_dec(em.queries);
+    ignis_summary_observe(em.prepare, (double)q->out.prepare_ns / 1e9);
+    ignis_summary_observe(em.inner_eval, (double)q->out.eval_ns / 1e9);
+    ignis_counter_add(em.samples, (double)q->out.total_samples);
+    return rc;
+}
+
+/* Parses and evaluates into q (the query's result fields). */
+static int run(struct ignis_query *q, const struct ignis_query_params *prm,
+               struct pq_engine_opts *o_in, const struct pq_features *f_in, int64_t t0)
+{
+    struct pq_engine_opts o = *o_in;
+    const struct pq_features f = *f_in;
     if (prm->timeout_ms > 0)
         o.timeout_ms = prm->timeout_ms;
     if (prm->lookback_ms > 0)
