@@ -47,3 +47,5 @@ TESTS += tests/integration/relabel_vs_prometheus.sh
 EXTRA_DIST += tests/integration/relabel_vs_prometheus.sh
 TESTS += tests/integration/query_api.sh
 EXTRA_DIST += tests/integration/query_api.sh
+TESTS += tests/integration/scrape_reload.sh
+EXTRA_DIST += tests/integration/scrape_reload.sh
