@@ -49,3 +49,5 @@ TESTS += tests/integration/query_api.sh
 EXTRA_DIST += tests/integration/query_api.sh
 TESTS += tests/integration/scrape_reload.sh
 EXTRA_DIST += tests/integration/scrape_reload.sh
+TESTS += tests/integration/scrape_auth.sh
+EXTRA_DIST += tests/integration/scrape_auth.sh
