@@ -107,3 +107,6 @@ tests_bench_bench_tsdb_SOURCES = tests/bench/bench_tsdb.c tests/unit/testhost.c 
 	tests/unit/testhost.h
 tests_bench_bench_tsdb_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 tests_bench_bench_tsdb_LDADD = sdk/libignis.la $(LIBEVENT_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
+
+TESTS += tests/integration/tsdb_ignisd.sh
+EXTRA_DIST += tests/integration/tsdb_ignisd.sh
