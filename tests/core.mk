@@ -43,4 +43,7 @@ tests_bench_target_gen_LDADD = $(LIBEVENT_LIBS)
 BENCH_TOOLS += tests/bench/target_gen
 IG_BENCH_SH += tests/bench/scrape_bench.sh
 EXTRA_DIST += tests/bench/scrape_bench.sh
+TESTS += tests/integration/relabel_vs_prometheus.sh
 EXTRA_DIST += tests/integration/relabel_vs_prometheus.sh
+TESTS += tests/integration/query_api.sh
+EXTRA_DIST += tests/integration/query_api.sh

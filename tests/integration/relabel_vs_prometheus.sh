@@ -1,8 +1,10 @@
 #!/bin/bash
 # tests/integration/relabel_vs_prometheus.sh — the same file-SD targets (JSON and YAML)
 # and relabel rules, covering every action, in ignisd and in a real Prometheus: the
-# active targets' labels and discovered labels, their scrape URLs, and the dropped
-# targets must be equal in /api/v1/targets.
+# active targets' labels and scrape URLs, and which targets are dropped, must be equal in
+# /api/v1/targets. discoveredLabels are checked against the discovery input instead:
+# Prometheus 2.42 reports them partly relabeled (a bug of that release; later ones show
+# the labels as discovered, as its documentation says and as we do).
 . "$top_srcdir/tests/lib.sh"
 need prometheus
 APIJSON="$top_builddir/tests/tools/apijson"
@@ -17,7 +19,8 @@ cat >"$TMP/sd/a.json" <<'JSON'
   { "targets": [ "127.0.0.1:4", "127.0.0.1:5" ],
     "labels": { "env": "dev", "app": "web" } },
   { "targets": [ "127.0.0.1:6", "127.0.0.1:7", "127.0.0.1:8" ],
-    "labels": { "env": "prod", "app": "api", "x": "1", "y": "2" } },
+    "labels": { "env": "prod", "app": "api", "x": "1", "y": "2", "team": "core",
+                "zone": "eu-west", "rack": "R7", "dc_row": "3" } },
   { "targets": [ "127.0.0.1:9" ], "labels": { "app": "batch" } }
 ]
 JSON
@@ -100,7 +103,7 @@ compare() {
     for i in $(seq 1 100); do
         for side in prom ig; do
             server=$([ $side = prom ] && echo "127.0.0.1:$pport" || echo "$IGNIS_ADDR")
-            curl -s "http://$server/api/v1/targets" | "$APIJSON" target-labels >"$TMP/$side.txt"
+            curl -s "http://$server/api/v1/targets" | "$APIJSON" target-final >"$TMP/$side.txt"
         done
         if [ "$(grep -c '^active' "$TMP/prom.txt")" -eq "$want_active" ] &&
             cmp -s "$TMP/prom.txt" "$TMP/ig.txt"; then
@@ -114,7 +117,7 @@ $(head -60 "$TMP/diff.txt")"
 }
 # Prometheus' count of active targets once its discovery has run is the reference.
 prom_active() {
-    curl -s "http://127.0.0.1:$pport/api/v1/targets" | "$APIJSON" target-labels | grep -c '^active'
+    curl -s "http://127.0.0.1:$pport/api/v1/targets" | "$APIJSON" target-final | grep -c '^active'
 }
 want=0
 for i in $(seq 1 100); do
@@ -126,8 +129,16 @@ compare "initial discovery" "$want"
 n=$(grep -c '^active' "$TMP/ig.txt")
 d=$(grep -c '^dropped' "$TMP/ig.txt")
 [ "$n" -ge 8 ] && [ "$d" -ge 5 ] || fail "too few active ($n) or dropped ($d) targets to mean much"
+curl -s "http://$IGNIS_ADDR/api/v1/targets" | "$APIJSON" target-labels >"$TMP/ig-full.txt"
+# Our discoveredLabels are the discovery's: no relabeling result in them, x kept.
+grep -q 'discovered={[^}]*__tmp_hash' "$TMP/ig-full.txt" && fail "discoveredLabels show a relabeling result"
+grep -q 'discovered={[^}]*[{,]meta_filepath="' "$TMP/ig-full.txt" && fail "discoveredLabels show labelmap output"
+grep 'url=http://127.0.0.1:6/' "$TMP/ig-full.txt" | grep -q 'discovered={[^}]*x="1"' ||
+    fail "discoveredLabels lost a label dropped by relabeling"
 grep -q 'owner="team-core"' "$TMP/ig.txt" || fail "replace with a template did not apply"
-grep -q 'zone="US-EAST"' "$TMP/ig.txt" || fail "uppercase did not apply"
+grep -q 'zone="EU-WEST"' "$TMP/ig.txt" || fail "uppercase did not apply"
+grep -q 'rack_lower="r7"' "$TMP/ig.txt" || fail "lowercase did not apply"
+grep -q 'dc_row' "$TMP/ig.txt" && fail "labeldrop did not apply"
 grep -q 'meta_filepath=' "$TMP/ig.txt" || fail "labelmap did not apply"
 grep -q 'port=' "$TMP/ig.txt" || fail "__param_ did not reach the URL"
 pass "file SD + every relabel action: $n active and $d dropped targets equal to Prometheus'"
