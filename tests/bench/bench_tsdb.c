@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -130,6 +131,7 @@ int main(void)
 
     struct testhost *th;
     long rss0 = status_kb(getpid(), "VmRSS");
+    size_t heap0 = mallinfo2().uordblks;
     void *inst = open_db(&th, dbdir, "100d");
     uint64_t *refs = malloc(nseries * sizeof *refs);
     struct ignis_ref_sample *rs = malloc(PER_COMMIT * sizeof *rs);
@@ -175,6 +177,7 @@ int main(void)
                  (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
     double appended = (double)nseries * (double)(nscrapes - 1);
     long rss1 = status_kb(getpid(), "VmRSS");
+    size_t heap1 = mallinfo2().uordblks;
     printf("series creation by labels: %.0f series/s (%zu series)\n", nseries / t_create,
            nseries);
     printf("append by ref + commit, WAL on: %.2f M samples/s wall, %.2f M samples per "
@@ -183,6 +186,8 @@ int main(void)
     printf("resident memory per active head series: %.2f KB  (goal <= 0.5 KB; Prometheus "
            "2.42: 3.2 KB by DESIGN.md's table)\n",
            (double)(rss1 - rss0) / (double)nseries);
+    printf("  of which heap in use: %.2f KB per series (the rest: allocator caches, mappings)\n",
+           (double)(heap1 - heap0) / 1024.0 / (double)nseries);
     ops->destroy(inst);
     testhost_free(th);
 

@@ -32,16 +32,20 @@ void bstream_free(struct bstream *s)
     s->free_bits = 0;
 }
 
-/* Makes room for one more byte. */
-static bool bstream_grow(struct bstream *s)
+/* Makes room for n more bytes (growing by doubling up to max). */
+static bool bstream_reserve(struct bstream *s, size_t n)
 {
-    if (s->len < s->cap)
+    if (s->cap - s->len >= n)
         return true;
-    if (s->err || s->len >= s->max) {
+    if (s->err || s->max - s->len < n) {
         s->err = true;
         return false;
     }
-    size_t ncap = s->cap ? s->cap * 2 : 32;
+    /* Grow by a quarter, at least 64 bytes: an open chunk is most of a head series'
+     * memory, and doubling would leave a third of it unused on average. */
+    size_t ncap = s->cap ? s->cap : 32;
+    while (ncap - s->len < n)
+        ncap += ncap / 4 > 64 ? ncap / 4 : 64;
     if (ncap > s->max)
         ncap = s->max;
     uint8_t *nb = realloc(s->buf, ncap);
@@ -54,48 +58,41 @@ static bool bstream_grow(struct bstream *s)
     return true;
 }
 
+/* Appends the low nbits (1..64) of v, most significant first, into reserved space:
+ * up to 8 bits per step, so a 64-bit value costs at most 9 steps. */
+static inline void put_bits(struct bstream *s, uint64_t v, unsigned nbits)
+{
+    while (nbits) {
+        if (s->free_bits == 0) {
+            s->buf[s->len++] = 0;
+            s->free_bits = 8;
+        }
+        unsigned take = nbits < s->free_bits ? nbits : s->free_bits;
+        uint8_t part = (uint8_t)((v >> (nbits - take)) & ((1u << take) - 1));
+        s->buf[s->len - 1] |= (uint8_t)(part << (s->free_bits - take));
+        s->free_bits = (uint8_t)(s->free_bits - take);
+        nbits -= take;
+    }
+}
+
 void bstream_write_bit(struct bstream *s, unsigned bit)
 {
-    if (s->free_bits == 0) {
-        if (!bstream_grow(s))
-            return;
-        s->buf[s->len++] = 0;
-        s->free_bits = 8;
-    }
-    if (bit)
-        s->buf[s->len - 1] |= (uint8_t)(1u << (s->free_bits - 1));
-    s->free_bits--;
+    if (bstream_reserve(s, 1))
+        put_bits(s, bit & 1, 1);
 }
 
 void bstream_write_byte(struct bstream *s, uint8_t b)
 {
-    if (!bstream_grow(s))
-        return;
-    if (s->free_bits == 0) {
-        s->buf[s->len++] = b;
-        return;
-    }
-    /* High bits fill the current byte, the rest starts a new one. */
-    s->buf[s->len - 1] |= (uint8_t)(b >> (8 - s->free_bits));
-    s->buf[s->len++] = (uint8_t)(b << s->free_bits);
+    if (bstream_reserve(s, 1))
+        put_bits(s, b, 8);
 }
 
 void bstream_write_bits(struct bstream *s, uint64_t v, unsigned nbits)
 {
     if (nbits == 0)
         return;
-    if (nbits < 64)
-        v <<= 64 - nbits; /* left-align */
-    while (nbits >= 8) {
-        bstream_write_byte(s, (uint8_t)(v >> 56));
-        v <<= 8;
-        nbits -= 8;
-    }
-    while (nbits > 0) {
-        bstream_write_bit(s, (unsigned)(v >> 63));
-        v <<= 1;
-        nbits--;
-    }
+    if (bstream_reserve(s, nbits / 8 + 1))
+        put_bits(s, v, nbits);
 }
 
 bool breader_bits(struct breader *r, unsigned nbits, uint64_t *out)
@@ -185,91 +182,79 @@ static bool bit_range(int64_t x, unsigned nbits)
     return -(hi - 1) <= x && x <= hi;
 }
 
+/* Space one sample can take: a 10-byte varint and 64 bits, or 4+64 bits of timestamp and
+ * 2+5+6+64 bits of value. */
+#define XOR_SAMPLE_MAX_BYTES 24
+
 static void write_xor(struct xor_enc *e, uint64_t prev, uint64_t cur)
 {
     struct bstream *s = &e->s;
     uint64_t delta = prev ^ cur;
     if (delta == 0) {
-        bstream_write_bit(s, 0);
+        put_bits(s, 0, 1);
         return;
     }
-    bstream_write_bit(s, 1);
+    put_bits(s, 1, 1);
     unsigned lead = (unsigned)__builtin_clzll(delta);
     unsigned trail = (unsigned)__builtin_ctzll(delta);
     if (lead >= 32) /* the leading count has 5 bits */
         lead = 31;
     if (e->leading != 0xff && lead >= e->leading && trail >= e->trailing) {
         /* Fits the previous window: control bit 0, then the window's bits. */
-        bstream_write_bit(s, 0);
-        bstream_write_bits(s, delta >> e->trailing, 64u - e->leading - e->trailing);
+        put_bits(s, 0, 1);
+        put_bits(s, delta >> e->trailing, 64u - e->leading - e->trailing);
         return;
     }
     e->leading = (uint8_t)lead;
     e->trailing = (uint8_t)trail;
     unsigned sig = 64 - lead - trail;
-    bstream_write_bit(s, 1);
-    bstream_write_bits(s, lead, 5);
-    /* 64 significant bits do not fit 6 bits: they are written as 0 and read back as 64. */
-    bstream_write_bits(s, sig, 6);
-    bstream_write_bits(s, delta >> trail, sig);
+    /* Control bit 1, 5 bits of leading zeros, 6 of length: 64 significant bits do not fit
+     * 6 bits, so they are written as 0 and read back as 64. */
+    put_bits(s, (uint64_t)1 << 11 | (uint64_t)lead << 6 | (sig & 63), 12);
+    put_bits(s, delta >> trail, sig);
 }
 
 int xor_enc_append(struct xor_enc *e, int64_t t, double v)
 {
     if (e->n == TSDB_CHUNK_MAX_SAMPLES || e->s.err)
         return -1;
-    /* Remember where we were, so a failed growth leaves the chunk as it was. */
-    size_t len0 = e->s.len;
-    uint8_t free0 = e->s.free_bits;
-    uint8_t last0 = e->s.len ? e->s.buf[e->s.len - 1] : 0;
-    uint8_t lead0 = e->leading, trail0 = e->trailing;
+    /* Reserve the most a sample can take first: a failure leaves the chunk as it was. */
+    if (!bstream_reserve(&e->s, XOR_SAMPLE_MAX_BYTES)) {
+        e->s.err = false; /* the chunk itself is intact */
+        return -1;
+    }
+    struct bstream *s = &e->s;
     uint64_t vbits = f64_bits(v);
     uint64_t tdelta = e->tdelta;
-
     if (e->n == 0) {
         uint8_t tmp[UVARINT_MAX];
         size_t k = varint_put(tmp, t);
         for (size_t i = 0; i < k; i++)
-            bstream_write_byte(&e->s, tmp[i]);
-        bstream_write_bits(&e->s, vbits, 64);
+            put_bits(s, tmp[i], 8);
+        put_bits(s, vbits, 64);
     } else if (e->n == 1) {
         tdelta = (uint64_t)t - (uint64_t)e->t;
         uint8_t tmp[UVARINT_MAX];
         size_t k = uvarint_put(tmp, tdelta);
         for (size_t i = 0; i < k; i++)
-            bstream_write_byte(&e->s, tmp[i]);
+            put_bits(s, tmp[i], 8);
         write_xor(e, e->v, vbits);
     } else {
         tdelta = (uint64_t)t - (uint64_t)e->t;
         int64_t dod = (int64_t)(tdelta - e->tdelta);
-        struct bstream *s = &e->s;
         if (dod == 0) {
-            bstream_write_bit(s, 0);
+            put_bits(s, 0, 1);
         } else if (bit_range(dod, 14)) {
-            bstream_write_bits(s, 0x2, 2); /* 10 */
-            bstream_write_bits(s, (uint64_t)dod, 14);
+            put_bits(s, (uint64_t)0x2 << 14 | ((uint64_t)dod & 0x3fff), 16); /* 10 */
         } else if (bit_range(dod, 17)) {
-            bstream_write_bits(s, 0x6, 3); /* 110 */
-            bstream_write_bits(s, (uint64_t)dod, 17);
+            put_bits(s, (uint64_t)0x6 << 17 | ((uint64_t)dod & 0x1ffff), 20); /* 110 */
         } else if (bit_range(dod, 20)) {
-            bstream_write_bits(s, 0xe, 4); /* 1110 */
-            bstream_write_bits(s, (uint64_t)dod, 20);
+            put_bits(s, (uint64_t)0xe << 20 | ((uint64_t)dod & 0xfffff), 24); /* 1110 */
         } else {
-            bstream_write_bits(s, 0xf, 4); /* 1111 */
-            bstream_write_bits(s, (uint64_t)dod, 64);
+            put_bits(s, 0xf, 4); /* 1111 */
+            put_bits(s, (uint64_t)dod, 64);
         }
         write_xor(e, e->v, vbits);
-    }
-    if (e->s.err) {
-        /* Undo: the growth failed part way. Keep the bytes we had. */
-        e->s.err = e->s.buf == NULL;
-        e->s.len = len0;
-        e->s.free_bits = free0;
-        if (len0)
-            e->s.buf[len0 - 1] = last0;
-        e->leading = lead0;
-        e->trailing = trail0;
-        return -1;
     }
     e->t = t;
     e->v = vbits;

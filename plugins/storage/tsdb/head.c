@@ -537,7 +537,7 @@ static int series_append(struct head *h, struct series *s, int64_t t, double v)
             return IGNIS_E_IO;
     if (!s->open) {
         s->open = malloc(sizeof *s->open);
-        if (!s->open || xor_enc_init(s->open, 64, 0) < 0) {
+        if (!s->open || xor_enc_init(s->open, 32, 0) < 0) {
             free(s->open);
             s->open = NULL;
             return IGNIS_E_NOMEM;
