@@ -275,8 +275,39 @@ static int run_textformat(const char *root)
     return 0;
 }
 
-int main(void)
+/* --check prom|om FILE...: prints "ok" or the strict-mode error for each file (used by
+ * openmetrics_promtool.sh to compare verdicts with promtool). */
+static int check_files(int argc, char **argv)
 {
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s --check prom|om FILE...\n", argv[0]);
+        return 2;
+    }
+    enum ignis_textparse_format fmt =
+        strcmp(argv[2], "om") == 0 ? IGNIS_TEXTPARSE_OPENMETRICS : IGNIS_TEXTPARSE_PROMETHEUS;
+    for (int i = 3; i < argc; i++) {
+        size_t len;
+        char *body = slurp(argv[i], &len);
+        char err[512];
+        if (!body) {
+            printf("%s: cannot read\n", argv[i]);
+            continue;
+        }
+        if (parse(body, len, fmt, IGNIS_TEXTPARSE_STRICT, err, sizeof err, NULL) == 0) {
+            printf("%s: ok\n", argv[i]);
+        } else {
+            printf("%s: %s\n", argv[i], err);
+        }
+        free(body);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--check") == 0) {
+        return check_files(argc, argv);
+    }
     const char *root = getenv("CONFORMANCE_DIR");
     verbose = getenv("IGNIS_CONFORMANCE_VERBOSE") != NULL;
     struct stat sb;
