@@ -21,6 +21,7 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <ignis/metrics.h>
 
 /* The Accept header of Prometheus 2.42's scrapes: OpenMetrics preferred. */
 #define SCRAPE_ACCEPT                                                                      \
@@ -214,6 +215,7 @@ static void ingest_done(void *arg)
     t->health = t->job_ok ? HEALTH_UP : HEALTH_DOWN;
     snprintf(t->last_error, sizeof t->last_error, "%s", t->job_ok ? "" : t->job_error);
     t->last_samples = t->job_samples;
+    t->last_duration = t->job_seconds;
     t->prev_ts = t->sched_ts;
     if (!t->job_ok)
         ig_debug("scrape", "scrape failed\tjob=%s target=%s err=\"%s\"", t->pool->job, t->url,
@@ -264,6 +266,14 @@ static void start_scrape(evutil_socket_t fd, short what, void *arg)
     t->sched_ts = ig_scrape_align(now, t->prev_ts, t->interval_ms, m->tolerance_ms);
     t->last_scrape_ms = now;
     clock_gettime(CLOCK_MONOTONIC, &t->started);
+    int64_t mono = (int64_t)t->started.tv_sec * 1000 + t->started.tv_nsec / 1000000;
+    if (t->last_start_mono) {
+        char iv[32];
+        ignis_format_duration(t->interval_ms, iv, sizeof iv);
+        ignis_summary_observe(ignis_summary_vec_with(m->interval_length, iv),
+                              (double)(mono - t->last_start_mono) / 1000.0);
+    }
+    t->last_start_mono = mono;
     t->busy = true;
     t->final_stale = false;
 
@@ -995,6 +1005,83 @@ static void pool_sync(struct pool *p)
 
 /* ---- the manager -------------------------------------------------------------------- */
 
+void ig_scrape_count_sample_error(struct ig_scrape *m, int err)
+{
+    switch (err) {
+    case IGNIS_E_DUP_TS: ignis_counter_inc(m->c_dup_ts); break;
+    case IGNIS_E_OUT_OF_ORDER: ignis_counter_inc(m->c_out_of_order); break;
+    case IGNIS_E_OUT_OF_BOUNDS: ignis_counter_inc(m->c_out_of_bounds); break;
+    default: break;
+    }
+}
+
+/* Per-pool gauges, read on the loop when /metrics renders. */
+static int collect_pools(void *arg, struct ignis_sink *sink)
+{
+    struct ig_scrape *m = arg;
+    int rc = ignis_sink_family(sink, "prometheus_target_scrape_pool_targets", IGNIS_METRIC_GAUGE,
+                               "Current number of targets in this scrape pool.", NULL);
+    for (struct pool *p = m->pools; p; p = p->next) {
+        struct ignis_label l = ignis_label_make("scrape_job", p->job);
+        rc |= ignis_sink_sample(sink, "", &l, 1, (double)p->ntargets, IGNIS_NO_TIMESTAMP);
+    }
+    rc |= ignis_sink_family(sink, "prometheus_sd_discovered_targets", IGNIS_METRIC_GAUGE,
+                            "Current number of discovered targets.", NULL);
+    for (struct pool *p = m->pools; p; p = p->next) {
+        struct ignis_label l[2] = {ignis_label_make("config", p->job),
+                                   ignis_label_make("name", "scrape")};
+        rc |= ignis_sink_sample(sink, "", l, 2, (double)(p->ntargets + p->ndropped),
+                                IGNIS_NO_TIMESTAMP);
+    }
+    rc |= ignis_sink_family(sink, "prometheus_target_scrape_pools", IGNIS_METRIC_GAUGE,
+                            "Current number of scrape pools.", NULL);
+    size_t n = 0;
+    for (struct pool *p = m->pools; p; p = p->next)
+        n++;
+    rc |= ignis_sink_sample(sink, "", NULL, 0, (double)n, IGNIS_NO_TIMESTAMP);
+    return rc ? -1 : 0;
+}
+
+static const char *const self_names[] = {
+    "prometheus_target_scrapes_exceeded_sample_limit_total",
+    "prometheus_target_scrapes_sample_duplicate_timestamp_total",
+    "prometheus_target_scrapes_sample_out_of_order_total",
+    "prometheus_target_scrapes_sample_out_of_bounds_total",
+    "ignis_target_scrapes_failed_total",
+    "prometheus_target_interval_length_seconds",
+};
+
+static int register_self(struct ig_scrape *m, char *err, size_t errlen)
+{
+    struct ignis_registry *reg = ignis_registry_default();
+    for (size_t i = 0; i < sizeof self_names / sizeof self_names[0]; i++)
+        ignis_registry_unregister(reg, self_names[i]);
+    const char *help[] = {
+        "Total number of scrapes that hit the sample limit and were rejected.",
+        "Total number of samples rejected due to duplicate timestamps but different values.",
+        "Total number of samples rejected due to not being out of the expected order.",
+        "Total number of samples rejected due to timestamp falling outside of the time bounds.",
+        "Scrapes that failed (target down, bad body, limits), all targets together.",
+    };
+    struct ignis_counter **cs[] = {&m->c_sample_limit, &m->c_dup_ts, &m->c_out_of_order,
+                                   &m->c_out_of_bounds, &m->c_scrapes_failed};
+    for (size_t i = 0; i < 5; i++) {
+        struct ignis_metric_opts o = {.name = self_names[i], .help = help[i]};
+        if (!(*cs[i] = ignis_counter_new(reg, &o, err, errlen)))
+            return -1;
+    }
+    static const struct ignis_quantile qs[] = {
+        {0.01, 0.001}, {0.05, 0.005}, {0.5, 0.05}, {0.9, 0.01}, {0.99, 0.001}};
+    static const char *const iv_labels[] = {"interval"};
+    struct ignis_metric_opts o = {.name = self_names[5],
+                                  .help = "Actual intervals between scrapes.",
+                                  .label_names = iv_labels, .nlabels = 1, .quantiles = qs,
+                                  .nquantiles = 5};
+    if (!(m->interval_length = ignis_summary_vec_new(reg, &o, err, errlen)))
+        return -1;
+    return ignis_registry_add_collector(reg, collect_pools, m);
+}
+
 struct ig_scrape *ig_scrape_new(struct ig_core *core, char *err, size_t errlen)
 {
     struct ig_scrape *m = calloc(1, sizeof *m);
@@ -1005,6 +1092,11 @@ struct ig_scrape *ig_scrape_new(struct ig_core *core, char *err, size_t errlen)
     m->core = core;
     m->httpc = ig_httpc_new(core->base, err, errlen);
     if (!m->httpc) {
+        free(m);
+        return NULL;
+    }
+    if (register_self(m, err, errlen) != 0) {
+        ig_httpc_free(m->httpc);
         free(m);
         return NULL;
     }
@@ -1194,6 +1286,7 @@ void ig_scrape_free(struct ig_scrape *m)
     free(dproviders);
     dproviders = NULL;
     ndproviders = 0;
+    ignis_registry_remove_collector(ignis_registry_default(), collect_pools, m);
     ig_httpc_free(m->httpc);
     free(m);
 }

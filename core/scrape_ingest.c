@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <xxhash.h>
 
 #include <ignis/textparse.h>
@@ -383,8 +384,10 @@ static int slow_path(struct target *t, struct ignis_appender *a, struct ignis_te
                  ignis_strerror(rc));
         return -1;
     }
-    if (rc != 0)
+    if (rc != 0) {
+        ig_scrape_count_sample_error(m, rc);
         return -2;
+    }
     e->ref = ref;
     return 1;
 }
@@ -410,8 +413,10 @@ static uint64_t flush(struct ig_scrape *m, struct ignis_appender *a, struct batc
         for (size_t i = 0; i < b->n; i++) {
             if (b->errs[i] == IGNIS_E_REF_GONE)
                 b->e[i]->iter = 0; /* not seen: removed below, re-added next time */
-            if (b->errs[i])
+            if (b->errs[i]) {
                 (*failed)++;
+                ig_scrape_count_sample_error(m, b->errs[i]);
+            }
         }
     }
     b->n = 0;
@@ -592,6 +597,7 @@ void ig_scrape_ingest_work(void *arg)
                 post++;
                 if (p->sample_limit > 0 && (int64_t)post > p->sample_limit) {
                     snprintf(t->job_error, sizeof t->job_error, "sample limit exceeded");
+                    ignis_counter_inc(m->c_sample_limit);
                     ok = false;
                     break;
                 }
@@ -628,6 +634,7 @@ void ig_scrape_ingest_work(void *arg)
             added++;
             if (p->sample_limit > 0 && (int64_t)post > p->sample_limit) {
                 snprintf(t->job_error, sizeof t->job_error, "sample limit exceeded");
+                ignis_counter_inc(m->c_sample_limit);
                 ok = false;
                 break;
             }
@@ -649,6 +656,7 @@ void ig_scrape_ingest_work(void *arg)
     }
 
     if (!ok) {
+        ignis_counter_inc(m->c_scrapes_failed);
         /* Nothing of a failed scrape is kept: its series are "not seen". */
         b->n = 0;
         m->st->rollback(a);
@@ -661,7 +669,16 @@ void ig_scrape_ingest_work(void *arg)
         scraped = post = added = 0;
     }
     mark_unseen_stale(t, a, ts, b, &failed);
-    double sv[5] = {ok ? 1 : 0, t->http_seconds, (double)scraped, (double)post, (double)added};
+    /* scrape_duration_seconds covers the whole scrape, fetch through append, as in
+     * Prometheus. */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double dur = (double)(now.tv_sec - t->started.tv_sec) +
+                 (double)(now.tv_nsec - t->started.tv_nsec) / 1e9;
+    if (t->started.tv_sec == 0)
+        dur = t->http_seconds;
+    t->job_seconds = dur;
+    double sv[5] = {ok ? 1 : 0, dur, (double)scraped, (double)post, (double)added};
     append_synth(t, a, ts, sv);
     if (m->st->commit(a) != 0 && ok) {
         snprintf(t->job_error, sizeof t->job_error, "storage commit failed");

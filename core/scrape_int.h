@@ -69,6 +69,7 @@ struct target {
     bool stopping;              /* the manager is shutting down: no stale markers */
     int64_t sched_ts;           /* timestamp of the scrape in flight (ms) */
     struct timespec started;
+    int64_t last_start_mono;    /* for prometheus_target_interval_length_seconds */
 
     /* results for the API (loop) */
     enum target_health health;
@@ -95,6 +96,7 @@ struct target {
     char job_error[512];
     bool job_ok;
     uint64_t job_samples;
+    double job_seconds;         /* the whole scrape: fetch, parse, append */
 
     /* metadata per family (written by the job, read by the API: meta_mu) */
     pthread_mutex_t meta_mu;
@@ -158,6 +160,10 @@ struct pool {
 
 struct ig_scrape {
     struct ig_core *core;
+    /* self-metrics, under Prometheus' names */
+    struct ignis_counter *c_sample_limit, *c_dup_ts, *c_out_of_order, *c_out_of_bounds;
+    struct ignis_counter *c_scrapes_failed, *c_cache_flush;
+    struct ignis_summary_vec *interval_length;
     struct ig_httpc *httpc;
     const struct ignis_storage_ops *st;
     void *st_inst;
@@ -168,6 +174,8 @@ struct ig_scrape {
 
 /* scrape_ingest.c: runs on a worker (work) and then on the loop (done). */
 void ig_scrape_ingest_work(void *arg);
+/* Counts a storage error of one sample in the matching self-metric. */
+void ig_scrape_count_sample_error(struct ig_scrape *m, int err);
 void ig_scrape_cache_free(struct scrape_cache *c);
 void ig_scrape_meta_free(struct target *t);
 

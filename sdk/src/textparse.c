@@ -82,6 +82,38 @@ static inline bool is_blank(unsigned char c)
     return c == ' ' || c == '\t';
 }
 
+/* Skips bytes of class `want` (all bits set: and-ed lookups) eight at a time, then one
+ * by one: names and quoted strings are long enough for the unrolled step to pay. */
+static inline const char *skip_all(const char *q, const char *e, uint8_t want)
+{
+    const unsigned char *u = (const unsigned char *)q;
+    while (e - (const char *)u >= 8 &&
+           (cclass[u[0]] & cclass[u[1]] & cclass[u[2]] & cclass[u[3]] & cclass[u[4]] &
+            cclass[u[5]] & cclass[u[6]] & cclass[u[7]] & want)) {
+        u += 8;
+    }
+    while ((const char *)u < e && (cclass[*u] & want)) {
+        u++;
+    }
+    return (const char *)u;
+}
+
+/* Skips bytes of no class in `stop` (or-ed lookups), eight at a time, then one by one. */
+static inline const char *skip_none(const char *q, const char *e, uint8_t stop)
+{
+    const unsigned char *u = (const unsigned char *)q;
+    while (e - (const char *)u >= 8 &&
+           !((cclass[u[0]] | cclass[u[1]] | cclass[u[2]] | cclass[u[3]] | cclass[u[4]] |
+              cclass[u[5]] | cclass[u[6]] | cclass[u[7]]) &
+             stop)) {
+        u += 8;
+    }
+    while ((const char *)u < e && !(cclass[*u] & stop)) {
+        u++;
+    }
+    return (const char *)u;
+}
+
 /* Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
 static bool utf8_ok(const unsigned char *s, size_t n)
 {
@@ -613,9 +645,7 @@ static int scan_quoted(struct ig_tp *p, const char **pos, struct qstr *qs)
     const char *run = q;
     for (;;) {
         /* Fast scan over plain ASCII; the rest of the loop handles the stops. */
-        while (q < e && !(cclass[(unsigned char)*q] & C_QSTOP)) {
-            q++;
-        }
+        q = skip_none(q, e, C_QSTOP);
         qs->runes += (uint32_t)(q - run);
         if (q >= e) {
             /* Report where the string opened, not where the input ran out. */
@@ -718,9 +748,7 @@ static int scan_labels(struct ig_tp *p, const char **pos, bool exemplar, uint32_
         size_t lrunes = 0;
         bool quoted = false;
         if (is_lname_start((unsigned char)*q)) {
-            while (q < e && is_lname((unsigned char)*q)) {
-                q++;
-            }
+            q = skip_all(q, e, C_LNAME);
             lrunes = (size_t)(q - ln);
         } else if (*q == '"') {
             struct qstr qs;
@@ -792,11 +820,7 @@ static int scan_labels(struct ig_tp *p, const char **pos, bool exemplar, uint32_
 /* The value token: up to a blank or newline (and '{' in 0.0.4, as Prometheus' lexer). */
 static const char *token_end(const struct ig_tp *p, const char *q)
 {
-    const uint8_t stop = p->format == IGNIS_TEXTPARSE_OPENMETRICS ? C_OSTOP : C_TSTOP;
-    while (q < p->end && !(cclass[(unsigned char)*q] & stop)) {
-        q++;
-    }
-    return q;
+    return skip_none(q, p->end, p->format == IGNIS_TEXTPARSE_OPENMETRICS ? C_OSTOP : C_TSTOP);
 }
 
 static int num_flavor(const struct ig_tp *p)
@@ -891,9 +915,7 @@ static int parse_sample(struct ig_tp *p, const char *q)
     p->ex_n = 0;
 
     if (is_mname_start((unsigned char)*q)) {
-        while (q < e && is_mname((unsigned char)*q)) {
-            q++;
-        }
+        q = skip_all(q, e, C_MNAME);
         p->name = start;
         p->name_len = (size_t)(q - start);
         p->series = start;

@@ -76,7 +76,7 @@ void ignis_gunzip_reset(struct ignis_gunzip *g, size_t limit)
 /* Makes room for at least one more output byte plus the NUL, unless the limit forbids. */
 static int grow(struct ignis_gunzip *g, char *err, size_t errlen)
 {
-    size_t max = g->limit ? g->limit + 1 : SIZE_MAX;
+    size_t max = g->limit && g->limit < SIZE_MAX - 1 ? g->limit + 1 : SIZE_MAX;
     if (g->len + 1 < g->cap) {
         return 0;
     }

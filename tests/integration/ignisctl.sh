@@ -26,3 +26,16 @@ assert_grep "no_such_key" "$TMP/out" "error names the setting"
 "$IGNISCTL" check config --plugin-dir "$PLUGINS_BUILD" "$top_srcdir/etc/ignis.conf" >"$TMP/out" \
     || fail "the shipped etc/ignis.conf does not validate: $(cat "$TMP/out")"
 pass "check config"
+
+# check metrics: strict, with positions; valid input prints nothing.
+printf '# HELP a An a.\n# TYPE a counter\na_total 1\n' >"$TMP/good.prom"
+"$IGNISCTL" check metrics "$TMP/good.prom" >"$TMP/out"; assert_eq $? 0 "valid exposition"
+[ ! -s "$TMP/out" ] || fail "check metrics printed something for a valid input: $(cat "$TMP/out")"
+printf 'a 1\nb{x="1" 2\n' | "$IGNISCTL" check metrics >"$TMP/out"; assert_eq $? 1 "invalid exposition"
+assert_grep "line 2" "$TMP/out" "the error names the line"
+printf '# TYPE a gauge\na 1\n' >"$TMP/noeof.om.txt"
+"$IGNISCTL" check metrics "$TMP/noeof.om.txt" >"$TMP/out"; assert_eq $? 1 "OpenMetrics without # EOF"
+printf '# TYPE a gauge\na 1\n# EOF\n' | "$IGNISCTL" check metrics --openmetrics >"$TMP/out"
+assert_eq $? 0 "valid OpenMetrics"
+"$IGNISCTL" check metrics "$TMP/missing.prom" 2>/dev/null; assert_eq $? 1 "missing file"
+pass "check metrics"

@@ -26,9 +26,28 @@ struct db {
     pthread_mutex_t mu; /* guards blocks[] and each dblock's refs */
     struct dblock **blocks; /* sorted by min_time */
     size_t nblocks;
+    size_t nqueriers;       /* open queriers (guarded by mu): head chunk files stay */
     void (*log)(void *arg, int level, const char *msg);
     void *log_arg;
 };
+
+struct db_compact_stats {
+    uint64_t blocks_written, blocks_deleted, head_chunks_dropped, head_series_removed;
+};
+
+/* Writes the head's samples in [a, b) as a block and lists it. *written is false when the
+ * range held nothing (no block). */
+int db_persist_head(struct db *db, int64_t a, int64_t b, bool *written, char *err,
+                    size_t errlen);
+/* One cycle of background work: while the head spans more than 1.5 chunk ranges, persist
+ * its oldest range as a block and truncate the head; then apply retention (retention_ms 0:
+ * none; max_bytes 0: none) to the blocks. */
+int db_compact(struct db *db, int64_t retention_ms, uint64_t max_bytes,
+               struct db_compact_stats *st, char *err, size_t errlen);
+/* The newest max_time of the listed blocks, INT64_MIN when none. */
+int64_t db_blocks_maxt(struct db *db);
+/* Bytes the directory's blocks, WAL and head chunks take. */
+uint64_t db_bytes(struct db *db);
 
 /* Opens every block directory under dir (ULID names); a block that does not open is
  * logged and skipped. The head must be open already. */

@@ -49,6 +49,7 @@ static int add_file(struct hchunks *hc, uint32_t seq, bool create, char *err, si
     f->fd = fd;
     f->map = map;
     f->size = (uint64_t)st.st_size;
+    f->maxt = INT64_MIN;
     if (create) {
         uint8_t hdr[HCHUNKS_HEADER] = {0};
         be32_put(hdr, HCHUNKS_MAGIC);
@@ -90,6 +91,8 @@ static uint64_t scan_file(struct hcfile *f, hchunks_found_fn fn, void *arg)
             break;
         if (fn)
             fn(arg, sref, (uint64_t)f->seq << 32 | off, mint, maxt, enc);
+        if (maxt > f->maxt)
+            f->maxt = maxt;
         off += body + 4;
     }
     return off;
@@ -195,6 +198,8 @@ int hchunks_write(struct hchunks *hc, uint64_t series_ref, int64_t mint, int64_t
     } else {
         *ref = (uint64_t)f->seq << 32 | f->size;
         f->size += need;
+        if (maxt > f->maxt)
+            f->maxt = maxt;
     }
     if (buf != stackbuf)
         free(buf);
@@ -232,25 +237,26 @@ int hchunks_get(struct hchunks *hc, uint64_t ref, uint8_t *enc, const uint8_t **
     return 0;
 }
 
-int hchunks_delete_before(struct hchunks *hc, uint32_t seq)
+int hchunks_delete_older(struct hchunks *hc, int64_t mint)
 {
     pthread_mutex_lock(&hc->mu);
     size_t k = 0;
-    int rc = 0;
+    int rc = 0, n = 0;
     for (size_t i = 0; i < hc->nfiles; i++) {
         struct hcfile *f = &hc->files[i];
-        if (f->seq < seq && i != hc->nfiles - 1) {
+        if (f->maxt < mint && i != hc->nfiles - 1) {
             char path[4096];
             snprintf(path, sizeof path, "%s/%06u", hc->dir, f->seq);
             munmap((void *)f->map, HCHUNKS_FILE_MAX);
             close(f->fd);
             if (unlink(path) < 0)
                 rc = -1;
+            n++;
         } else {
             hc->files[k++] = *f;
         }
     }
     hc->nfiles = k;
     pthread_mutex_unlock(&hc->mu);
-    return rc;
+    return rc < 0 ? -1 : n;
 }

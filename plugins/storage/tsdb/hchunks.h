@@ -22,6 +22,7 @@ struct hcfile {
     int fd;
     const uint8_t *map; /* HCHUNKS_FILE_MAX bytes mapped read-only */
     uint64_t size;      /* bytes valid */
+    int64_t maxt;       /* newest sample of any chunk in it (INT64_MIN: none) */
 };
 
 struct hchunks {
@@ -49,8 +50,9 @@ int hchunks_write(struct hchunks *hc, uint64_t series_ref, int64_t mint, int64_t
 /* The chunk data at ref (borrowed from the mapping until the file is deleted). */
 int hchunks_get(struct hchunks *hc, uint64_t ref, uint8_t *enc, const uint8_t **data,
                 size_t *len);
-/* Deletes files all of whose chunks end before mint... by number: files below seq. */
-int hchunks_delete_before(struct hchunks *hc, uint32_t seq);
+/* Deletes the files (not the one being written) all of whose chunks end before mint.
+ * Returns the number deleted, or -1. */
+int hchunks_delete_older(struct hchunks *hc, int64_t mint);
 /* The number of the file being written. */
 uint32_t hchunks_current(struct hchunks *hc);
 

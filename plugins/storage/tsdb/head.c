@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
@@ -110,6 +111,7 @@ struct series {
     uint32_t id;
     uint16_t nls;
     bool logged;          /* its series record is in the WAL */
+    uint32_t pending;     /* samples in open appenders (atomic): truncation keeps it */
     uint64_t hash;        /* of the label strings */
     int64_t max_t;        /* newest committed sample; INT64_MIN: none */
     uint64_t last_v;      /* its value bits */
@@ -133,6 +135,7 @@ struct head {
     struct hchunks hc;
     bool have_hc;
     int64_t chunk_range;
+    int64_t min_valid; /* INT64_MIN: none */
 
     /* symbols */
     const char **sym_s;
@@ -519,6 +522,8 @@ enum { APPLY_OK = 0, APPLY_DUP_SAME = 1 };
 static int series_append(struct head *h, struct series *s, int64_t t, double v)
 {
     uint64_t vb = f64_bits(v);
+    if (t < h->min_valid)
+        return IGNIS_E_OUT_OF_BOUNDS;
     if (s->max_t != INT64_MIN && t <= s->max_t) {
         if (t == s->max_t)
             return vb == s->last_v ? APPLY_DUP_SAME : IGNIS_E_DUP_TS;
@@ -571,6 +576,16 @@ struct head_app {
     size_t ncreated, created_cap;
 };
 
+/* One pending sample of series id is gone (committed, rolled back or refused). */
+static void unpend(struct head *h, uint64_t id)
+{
+    pthread_rwlock_rdlock(&h->lock);
+    struct series *s = series_by_id(h, id);
+    if (s)
+        __atomic_sub_fetch(&s->pending, 1, __ATOMIC_RELAXED);
+    pthread_rwlock_unlock(&h->lock);
+}
+
 struct head_app *head_appender(struct head *h)
 {
     struct head_app *a = calloc(1, sizeof *a);
@@ -596,8 +611,10 @@ static int app_push(struct head_app *a, uint64_t ref, int64_t t, double v)
 }
 
 /* Checks a sample against the committed head (read lock held). */
-static int appendable(const struct series *s, int64_t t, double v)
+static int appendable(const struct head *h, const struct series *s, int64_t t, double v)
 {
+    if (t < h->min_valid)
+        return IGNIS_E_OUT_OF_BOUNDS;
     if (s->max_t == INT64_MIN || t > s->max_t)
         return 0;
     if (t == s->max_t)
@@ -628,8 +645,10 @@ int head_app_add(struct head_app *a, const struct ignis_label *ls, size_t n, int
     uint64_t hash = labels_hash(ls, n);
     pthread_rwlock_rdlock(&h->lock);
     struct series *s = series_find(h, hash, ls, n);
-    int rc = s ? appendable(s, t, v) : 0;
+    int rc = s ? appendable(h, s, t, v) : 0;
     uint32_t id = s ? s->id : 0;
+    if (s && rc == 0)
+        __atomic_add_fetch(&s->pending, 1, __ATOMIC_RELAXED);
     pthread_rwlock_unlock(&h->lock);
     if (!s) {
         pthread_rwlock_wrlock(&h->lock);
@@ -651,8 +670,10 @@ int head_app_add(struct head_app *a, const struct ignis_label *ls, size_t n, int
             if (s && a->ncreated < a->created_cap)
                 a->created[a->ncreated++] = s->id;
         }
-        rc = s ? appendable(s, t, v) : IGNIS_E_NOMEM;
+        rc = s ? appendable(h, s, t, v) : IGNIS_E_NOMEM;
         id = s ? s->id : 0;
+        if (s && rc == 0)
+            __atomic_add_fetch(&s->pending, 1, __ATOMIC_RELAXED);
         pthread_rwlock_unlock(&h->lock);
     }
     if (rc) {
@@ -662,7 +683,10 @@ int head_app_add(struct head_app *a, const struct ignis_label *ls, size_t n, int
         return rc;
     }
     *ref = id;
-    return app_push(a, id, t, v);
+    rc = app_push(a, id, t, v);
+    if (rc)
+        unpend(h, id);
+    return rc;
 }
 
 int head_app_add_ref(struct head_app *a, uint64_t ref, int64_t t, double v)
@@ -670,7 +694,9 @@ int head_app_add_ref(struct head_app *a, uint64_t ref, int64_t t, double v)
     struct head *h = a->h;
     pthread_rwlock_rdlock(&h->lock);
     struct series *s = series_by_id(h, ref);
-    int rc = s ? appendable(s, t, v) : IGNIS_E_REF_GONE;
+    int rc = s ? appendable(h, s, t, v) : IGNIS_E_REF_GONE;
+    if (rc == 0)
+        __atomic_add_fetch(&s->pending, 1, __ATOMIC_RELAXED);
     pthread_rwlock_unlock(&h->lock);
     if (rc) {
         if (rc != IGNIS_E_REF_GONE) {
@@ -680,7 +706,10 @@ int head_app_add_ref(struct head_app *a, uint64_t ref, int64_t t, double v)
         }
         return rc;
     }
-    return app_push(a, ref, t, v);
+    rc = app_push(a, ref, t, v);
+    if (rc)
+        unpend(h, ref);
+    return rc;
 }
 
 static void app_free(struct head_app *a)
@@ -692,8 +721,16 @@ static void app_free(struct head_app *a)
 
 void head_app_rollback(struct head_app *a)
 {
-    /* Series it created stay (empty); their records are written when a sample for them
-     * is committed. */
+    /* Series it created stay (empty) until a truncation finds them without samples; their
+     * records are written when a sample for them is committed. */
+    struct head *h = a->h;
+    pthread_rwlock_rdlock(&h->lock);
+    for (size_t i = 0; i < a->n; i++) {
+        struct series *s = series_by_id(h, a->s[i].ref);
+        if (s)
+            __atomic_sub_fetch(&s->pending, 1, __ATOMIC_RELAXED);
+    }
+    pthread_rwlock_unlock(&h->lock);
     app_free(a);
 }
 
@@ -759,7 +796,7 @@ int head_app_commit(struct head_app *a, char *err, size_t errlen)
         pthread_mutex_unlock(&h->wal_mu);
         ebuf_free(&b);
         if (rc < 0) {
-            app_free(a);
+            head_app_rollback(a);
             return IGNIS_E_IO;
         }
     }
@@ -768,6 +805,7 @@ int head_app_commit(struct head_app *a, char *err, size_t errlen)
         struct series *s = series_by_id(h, a->s[i].ref);
         if (!s)
             continue;
+        __atomic_sub_fetch(&s->pending, 1, __ATOMIC_RELAXED);
         int k = series_append(h, s, a->s[i].t, a->s[i].v);
         if (k < 0)
             count_reject(h, k);
@@ -831,6 +869,8 @@ static void attach_chunks(struct replay *r, struct series *s)
     for (size_t i = lo; i < r->nfc && r->fc[i].sref == s->id; i++) {
         if (s->nmm && r->fc[i].mint <= s->mm[s->nmm - 1].maxt)
             continue; /* overlapping duplicate */
+        if (r->fc[i].maxt < r->h->min_valid)
+            continue; /* in a block already */
         if (s->nmm == s->mm_cap) {
             uint32_t ncap = s->mm_cap ? s->mm_cap * 2 : 4;
             struct mchunk *nm = realloc(s->mm, ncap * sizeof *nm);
@@ -909,6 +949,8 @@ static int replay_record(struct replay *r, const uint8_t *rec, size_t len)
             }
             if (s->nmm && x->t <= s->mm[s->nmm - 1].maxt)
                 continue; /* already in a mmapped chunk */
+            if (x->t < h->min_valid)
+                continue; /* already in a block */
             if (series_append(h, s, x->t, x->v) == 0)
                 h->st.replayed_samples++;
         }
@@ -963,6 +1005,7 @@ static int replay_dir(struct replay *r, const char *dir, int first, char *err, s
                  "WAL %s in segment %d at offset %" PRIu64 " (%s): cutting it off there; "
                  "everything before it is kept",
                  last ? "tail is torn" : "is corrupt", seg, off, why);
+            h->st.wal_corruptions++;
             if (wal_repair(dir, seg, off, err, errlen) < 0)
                 rc = -1;
         }
@@ -971,8 +1014,16 @@ static int replay_dir(struct replay *r, const char *dir, int first, char *err, s
     return rc;
 }
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static int replay(struct head *h, char *err, size_t errlen)
 {
+    double t0 = mono_s();
     struct replay r = {.h = h};
     char path[4096];
     snprintf(path, sizeof path, "%s/chunks_head", h->dir);
@@ -1004,9 +1055,10 @@ static int replay(struct head *h, char *err, size_t errlen)
     free(r.fc);
     u64map_free(&r.alias, false);
     rec_decoded_free(&r.d);
+    h->st.replay_seconds = mono_s() - t0;
     if (rc == 0)
-        hlog(h, 0, "WAL replay done: %" PRIu64 " series, %" PRIu64 " samples",
-             h->st.replayed_series, h->st.replayed_samples);
+        hlog(h, 0, "WAL replay done: %" PRIu64 " series, %" PRIu64 " samples in %.2fs",
+             h->st.replayed_series, h->st.replayed_samples, h->st.replay_seconds);
     return rc;
 }
 
@@ -1022,6 +1074,7 @@ int head_open(struct head **out, const struct head_opts *o, char *err, size_t er
     h->st.mint = INT64_MAX;
     h->st.maxt = INT64_MIN;
     h->next_id = 1;
+    h->min_valid = o->min_valid_set ? o->min_valid_time : INT64_MIN;
     pthread_rwlock_init(&h->lock, NULL);
     pthread_mutex_init(&h->wal_mu, NULL);
     if (o->dir) {
@@ -1107,6 +1160,175 @@ void head_stats(struct head *h, struct head_stats *st)
             chunks += h->by_id[i]->nmm + (h->by_id[i]->open != NULL);
     st->chunks = chunks;
     pthread_rwlock_unlock(&h->lock);
+}
+
+/* ---- truncation ------------------------------------------------------------------------ */
+
+int64_t head_chunk_range(const struct head *h)
+{
+    return h->chunk_range;
+}
+
+int64_t head_min_time(struct head *h)
+{
+    pthread_rwlock_rdlock(&h->lock);
+    int64_t m = h->st.mint;
+    pthread_rwlock_unlock(&h->lock);
+    return m;
+}
+
+int64_t head_max_time(struct head *h)
+{
+    pthread_rwlock_rdlock(&h->lock);
+    int64_t m = h->st.maxt;
+    pthread_rwlock_unlock(&h->lock);
+    return m;
+}
+
+static void drop_mchunk(struct head *h, struct mchunk *m)
+{
+    if (!h->have_hc)
+        free((void *)(uintptr_t)m->ref);
+}
+
+/* Removes ids of deleted series from every postings list and names' value lists. */
+static void gc_postings(struct head *h)
+{
+    for (size_t i = 0; h->postings.vals && i <= h->postings.mask; i++) {
+        struct plist *p = h->postings.vals[i];
+        if (!p)
+            continue;
+        size_t k = 0;
+        for (size_t j = 0; j < p->n; j++)
+            if (series_by_id(h, p->v[j]))
+                p->v[k++] = p->v[j];
+        p->n = k;
+    }
+    size_t k = 0;
+    for (size_t j = 0; j < h->all.n; j++)
+        if (series_by_id(h, h->all.v[j]))
+            h->all.v[k++] = h->all.v[j];
+    h->all.n = k;
+    for (size_t i = 0; h->values.vals && i <= h->values.mask; i++) {
+        struct plist *vals = h->values.vals[i];
+        if (!vals)
+            continue;
+        uint64_t name = h->values.keys[i];
+        size_t n = 0;
+        for (size_t j = 0; j < vals->n; j++) {
+            struct plist *p = u64map_get(&h->postings, name << 32 | vals->v[j]);
+            if (p && p->n)
+                vals->v[n++] = vals->v[j];
+        }
+        vals->n = n;
+    }
+}
+
+static bool keep_series(void *arg, uint64_t ref)
+{
+    struct head *h = arg;
+    pthread_rwlock_rdlock(&h->lock);
+    bool keep = series_by_id(h, ref) != NULL;
+    pthread_rwlock_unlock(&h->lock);
+    return keep;
+}
+
+int head_gc_files(struct head *h)
+{
+    if (!h->have_hc)
+        return 0;
+    pthread_rwlock_rdlock(&h->lock);
+    int64_t mv = h->min_valid;
+    pthread_rwlock_unlock(&h->lock);
+    return hchunks_delete_older(&h->hc, mv);
+}
+
+int head_truncate(struct head *h, int64_t mint, bool delete_files,
+                  struct head_truncate_stats *st, char *err, size_t errlen)
+{
+    struct head_truncate_stats dummy;
+    if (!st)
+        st = &dummy;
+    memset(st, 0, sizeof *st);
+    pthread_rwlock_wrlock(&h->lock);
+    if (mint > h->min_valid)
+        h->min_valid = mint;
+    int64_t newmin = INT64_MAX;
+    bool removed = false;
+    for (size_t i = 0; i < h->by_id_cap; i++) {
+        struct series *s = h->by_id[i];
+        if (!s)
+            continue;
+        uint32_t k = 0;
+        for (uint32_t j = 0; j < s->nmm; j++) {
+            if (s->mm[j].maxt < mint) {
+                drop_mchunk(h, &s->mm[j]);
+                st->chunks_dropped++;
+            } else {
+                s->mm[k++] = s->mm[j];
+            }
+        }
+        s->nmm = k;
+        if (s->open && s->max_t < mint) {
+            xor_enc_free(s->open);
+            free(s->open);
+            s->open = NULL;
+            st->chunks_dropped++;
+        }
+        if (s->nmm)
+            newmin = s->mm[0].mint < newmin ? s->mm[0].mint : newmin;
+        else if (s->open)
+            newmin = s->open_mint < newmin ? s->open_mint : newmin;
+        /* A series that never got a sample (a rolled-back creation) stays until it is
+         * older than a truncation: max_t INT64_MIN counts as old. */
+        if (!s->nmm && !s->open && !__atomic_load_n(&s->pending, __ATOMIC_RELAXED)) {
+            struct series **pp = &h->buckets[s->hash & h->bucket_mask];
+            while (*pp && *pp != s)
+                pp = &(*pp)->next_hash;
+            if (*pp)
+                *pp = s->next_hash;
+            h->by_id[i] = NULL;
+            h->nseries--;
+            series_free(s);
+            st->series_removed++;
+            removed = true;
+        }
+    }
+    if (removed)
+        gc_postings(h);
+    h->st.mint = newmin;
+    if (newmin == INT64_MAX)
+        h->st.maxt = INT64_MIN;
+    pthread_rwlock_unlock(&h->lock);
+
+    if (delete_files && h->have_hc) {
+        int n = hchunks_delete_older(&h->hc, mint);
+        if (n > 0)
+            st->files_deleted = (uint64_t)n;
+    }
+    if (!h->wal)
+        return 0;
+    /* Checkpoint every segment before the current one; they are closed, so appends go on
+     * meanwhile. */
+    pthread_mutex_lock(&h->wal_mu);
+    int cur = wal_next_segment(h->wal, err, errlen);
+    pthread_mutex_unlock(&h->wal_mu);
+    if (cur < 0)
+        return -1;
+    char waldir[4096];
+    snprintf(waldir, sizeof waldir, "%s/wal", h->dir);
+    int *nums;
+    int n = wal_segments(waldir, &nums);
+    int first = n > 0 ? nums[0] : cur;
+    free(nums);
+    if (first >= cur)
+        return 0;
+    struct checkpoint_stats cs;
+    if (checkpoint_create(waldir, -1, cur - 1, keep_series, h, mint, &cs, err, errlen) < 0)
+        return -1;
+    st->checkpoint.series_kept = cs.series_kept;
+    st->checkpoint.samples_kept = cs.samples_kept;
+    return wal_truncate_before(waldir, cur, err, errlen);
 }
 
 /* ---- reading -------------------------------------------------------------------------- */

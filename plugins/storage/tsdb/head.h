@@ -29,6 +29,10 @@ struct head_opts {
     const char *dir;           /* data directory (wal/, chunks_head/); NULL: memory only */
     uint64_t wal_segment_size; /* 0: 128 MiB */
     int64_t chunk_range;       /* 0: HEAD_CHUNK_RANGE_DEFAULT */
+    /* Samples older than this are out of bounds (already in blocks): replay skips them
+     * and appends refuse them. Only when min_valid_set. */
+    bool min_valid_set;
+    int64_t min_valid_time;
     /* Progress and warnings (replay, torn WAL tail); may be NULL. level: 0 info, 1 warn. */
     void (*log)(void *arg, int level, const char *msg);
     void *log_arg;
@@ -43,6 +47,8 @@ struct head_stats {
     int64_t mint, maxt;        /* INT64_MAX / INT64_MIN when empty */
     /* replay */
     uint64_t replayed_series, replayed_samples, replay_unknown_refs;
+    uint64_t wal_corruptions;  /* torn or corrupt WAL cut off at open */
+    double replay_seconds;
 };
 
 struct head;
@@ -67,6 +73,27 @@ int head_app_add_ref(struct head_app *a, uint64_t ref, int64_t t, double v);
  * order at commit are dropped and counted. */
 int head_app_commit(struct head_app *a, char *err, size_t errlen);
 void head_app_rollback(struct head_app *a);
+
+/* ---- truncation ---- */
+
+struct head_truncate_stats {
+    uint64_t chunks_dropped, series_removed, files_deleted;
+    struct { uint64_t series_kept, samples_kept; } checkpoint;
+};
+
+/* Drops everything older than mint (it is in a block now): chunks ending before it, then
+ * series left empty; appends older than mint become out of bounds. Checkpoints the WAL
+ * segments before the current one and deletes them. Head chunk files all older than mint
+ * are deleted only when delete_files (no reader may hold pointers into them). */
+int head_truncate(struct head *h, int64_t mint, bool delete_files,
+                  struct head_truncate_stats *st, char *err, size_t errlen);
+/* Deletes head chunk files all older than the head's minimum valid time (when no reader
+ * holds pointers into them). Returns the number deleted. */
+int head_gc_files(struct head *h);
+/* The oldest time the head holds, INT64_MAX when empty; and the chunk range. */
+int64_t head_min_time(struct head *h);
+int64_t head_max_time(struct head *h);
+int64_t head_chunk_range(const struct head *h);
 
 /* ---- reading ---- */
 

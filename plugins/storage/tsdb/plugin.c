@@ -5,8 +5,12 @@
  * Queriers read the head and every block of the directory (querier.c), so a directory
  * that Prometheus wrote is read whole.
  *
+ * Every compaction_interval a background job persists the head's oldest range as a block,
+ * truncates the head and applies retention (compact.c). A lock file keeps a second process
+ * off the directory.
+ *
  * Not offered yet (documented return codes): native histograms, exemplars, snapshots,
- * deletion (IGNIS_E_NOTSUP). Compaction and retention are not run yet. append_start_ts
+ * deletion (IGNIS_E_NOTSUP); blocks are not merged into larger ones yet. append_start_ts
  * checks the ref and keeps nothing. */
 #define _GNU_SOURCE
 #include "chunkenc.h"
@@ -15,9 +19,14 @@
 #include "head.h"
 #include "index.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <ignis/plugin.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +39,14 @@ static const struct ignis_option options[] = {
     {"path", IGNIS_OPT_STRING, "data", "the data directory (wal/, chunks_head/, blocks)", NULL,
      0},
     {"retention_time", IGNIS_OPT_DURATION, "15d",
-     "how long to keep samples (retention is not enforced yet)", NULL, 0},
+     "blocks ending this long before the newest block's end are deleted (0s: no limit)", NULL,
+     0},
     {"retention_size", IGNIS_OPT_SIZE, "0",
-     "the most bytes blocks may take (0: no limit; not enforced yet)", NULL, 0},
+     "the most bytes blocks, WAL and head chunks may take; oldest blocks go first (0: no "
+     "limit)",
+     NULL, 0},
+    {"compaction_interval", IGNIS_OPT_DURATION, "1m",
+     "how often the head is checked for a range to persist and retention applied", NULL, 0},
     {"min_block_duration", IGNIS_OPT_DURATION, "2h",
      "the head's chunk range: no chunk spans a multiple of it", NULL, 0},
     {"wal_segment_size", IGNIS_OPT_SIZE, "128MB", "size of a WAL segment file", NULL, 0},
@@ -52,6 +66,17 @@ struct tsdb {
     struct head *head;
     struct db db;
     char *path;
+    int lock_fd;
+    int64_t retention_ms;
+    uint64_t retention_bytes;
+    struct ignis_timer *timer;
+    pthread_mutex_t bg_mu;
+    pthread_cond_t bg_cv;
+    bool bg_busy; /* a compaction job is queued or running (bg_mu) */
+    /* self-metrics (atomic) */
+    uint64_t compactions, compactions_failed, truncations, time_retentions,
+        size_retentions;
+    struct ignis_registry *reg; /* where the collector is registered */
     pthread_mutex_t meta_mu;
     struct meta_entry *meta;
     size_t nmeta, meta_cap;
@@ -75,6 +100,138 @@ static void head_logger(void *arg, int level, const char *msg)
 {
     struct tsdb *db = arg;
     db->host->log(db->host, level ? IGNIS_LOG_WARN : IGNIS_LOG_INFO, "%s", msg);
+}
+
+/* ---- background compaction --------------------------------------------------------------- */
+
+/* Runs on a background worker; clears bg_busy itself (no done callback), so destroy can
+ * wait for it from the loop. */
+static void compact_work(void *arg)
+{
+    struct tsdb *db = arg;
+    pthread_mutex_lock(&db->bg_mu);
+    int64_t ret = db->retention_ms;
+    uint64_t size = db->retention_bytes;
+    pthread_mutex_unlock(&db->bg_mu);
+    char err[512];
+    struct db_compact_stats st;
+    int rc = db_compact(&db->db, ret, size, &st, err, sizeof err);
+    __atomic_add_fetch(&db->compactions, st.blocks_written, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&db->truncations, st.blocks_written, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&db->time_retentions, st.blocks_deleted, __ATOMIC_RELAXED);
+    if (rc < 0) {
+        __atomic_add_fetch(&db->compactions_failed, 1, __ATOMIC_RELAXED);
+        db->host->log(db->host, IGNIS_LOG_ERROR, "compaction failed (will retry): %s", err);
+    } else if (st.blocks_written || st.blocks_deleted)
+        db->host->log(db->host, IGNIS_LOG_INFO,
+                      "compaction: %" PRIu64 " blocks written, %" PRIu64 " deleted, %" PRIu64
+                      " head series removed",
+                      st.blocks_written, st.blocks_deleted, st.head_series_removed);
+    pthread_mutex_lock(&db->bg_mu);
+    db->bg_busy = false;
+    pthread_cond_broadcast(&db->bg_cv);
+    pthread_mutex_unlock(&db->bg_mu);
+}
+
+static void compact_tick(void *arg)
+{
+    struct tsdb *db = arg;
+    pthread_mutex_lock(&db->bg_mu);
+    bool busy = db->bg_busy;
+    db->bg_busy = true;
+    pthread_mutex_unlock(&db->bg_mu);
+    if (busy)
+        return;
+    if (!db->host->submit ||
+        db->host->submit(db->host, IGNIS_LANE_BACKGROUND, compact_work, NULL, db) != 0) {
+        pthread_mutex_lock(&db->bg_mu);
+        db->bg_busy = false;
+        pthread_cond_broadcast(&db->bg_cv);
+        pthread_mutex_unlock(&db->bg_mu);
+    }
+}
+
+/* ---- self-metrics --------------------------------------------------------------------------
+ * Written at scrape time by a collector, under the names Prometheus' dashboards use. */
+
+static void gauge(struct ignis_sink *s, const char *name, const char *help, double v)
+{
+    ignis_sink_family(s, name, IGNIS_METRIC_GAUGE, help, NULL);
+    ignis_sink_sample(s, "", NULL, 0, v, IGNIS_NO_TIMESTAMP);
+}
+
+static void counter(struct ignis_sink *s, const char *name, const char *help, double v,
+                    bool float_type)
+{
+    static const struct ignis_label type_float = {"type", 4, "float", 5};
+    ignis_sink_family(s, name, IGNIS_METRIC_COUNTER, help, NULL);
+    ignis_sink_sample(s, "_total", float_type ? &type_float : NULL, float_type, v,
+                      IGNIS_NO_TIMESTAMP);
+}
+
+static int collect_metrics(void *arg, struct ignis_sink *s)
+{
+    struct tsdb *db = arg;
+    struct head_stats hs;
+    head_stats(db->head, &hs);
+    pthread_mutex_lock(&db->db.mu);
+    size_t nblocks = db->db.nblocks;
+    int64_t lowest = hs.mint;
+    for (size_t i = 0; i < nblocks; i++)
+        if (db->db.blocks[i]->b.meta.min_time < lowest)
+            lowest = db->db.blocks[i]->b.meta.min_time;
+    pthread_mutex_unlock(&db->db.mu);
+    gauge(s, "prometheus_tsdb_head_series", "Total number of series in the head block.",
+          (double)hs.series);
+    gauge(s, "prometheus_tsdb_head_chunks", "Total number of chunks in the head block.",
+          (double)hs.chunks);
+    counter(s, "prometheus_tsdb_head_chunks_created", "Total number of chunks created in the head",
+            (double)hs.chunks_created, false);
+    counter(s, "prometheus_tsdb_head_samples_appended", "Total number of appended samples.",
+            (double)hs.samples_appended, true);
+    counter(s, "prometheus_tsdb_out_of_order_samples",
+            "Total number of out of order samples ingestion failed attempts due to out of "
+            "order being disabled.",
+            (double)hs.out_of_order, true);
+    counter(s, "prometheus_tsdb_out_of_bounds_samples",
+            "Total number of out of bound samples ingestion failed attempts with out of order "
+            "support disabled.",
+            (double)hs.out_of_bounds, true);
+    counter(s, "ignis_tsdb_duplicate_samples",
+            "Samples refused because their series already has a different value at that time.",
+            (double)hs.duplicates, false);
+    gauge(s, "prometheus_tsdb_head_min_time",
+          "Minimum time bound of the head block. The unit is decided by the library consumer.",
+          hs.mint == INT64_MAX ? 0 : (double)hs.mint);
+    gauge(s, "prometheus_tsdb_head_max_time",
+          "Maximum timestamp of the head block. The unit is decided by the library consumer.",
+          hs.maxt == INT64_MIN ? 0 : (double)hs.maxt);
+    gauge(s, "prometheus_tsdb_lowest_timestamp",
+          "Lowest timestamp value stored in the database. The unit is decided by the library "
+          "consumer.",
+          lowest == INT64_MAX ? 0 : (double)lowest);
+    gauge(s, "prometheus_tsdb_blocks_loaded", "Number of currently loaded data blocks",
+          (double)nblocks);
+    counter(s, "prometheus_tsdb_compactions", "Total number of compactions that were executed "
+            "for the partition.",
+            (double)__atomic_load_n(&db->compactions, __ATOMIC_RELAXED), false);
+    counter(s, "prometheus_tsdb_compactions_failed",
+            "Total number of compactions that failed for the partition.",
+            (double)__atomic_load_n(&db->compactions_failed, __ATOMIC_RELAXED), false);
+    counter(s, "prometheus_tsdb_head_truncations", "Total number of head truncations attempted.",
+            (double)__atomic_load_n(&db->truncations, __ATOMIC_RELAXED), false);
+    counter(s, "prometheus_tsdb_time_retentions",
+            "The number of times that blocks were deleted because the maximum time limit was "
+            "exceeded.",
+            (double)__atomic_load_n(&db->time_retentions, __ATOMIC_RELAXED), false);
+    counter(s, "prometheus_tsdb_wal_corruptions", "Total number of WAL corruptions.",
+            (double)hs.wal_corruptions, false);
+    gauge(s, "prometheus_tsdb_data_replay_duration_seconds",
+          "Time taken to replay the data on disk.", hs.replay_seconds);
+    gauge(s, "prometheus_tsdb_retention_limit_bytes",
+          "Max number of bytes to be retained in the tsdb blocks, configured 0 means disabled",
+          (double)db->retention_bytes);
+    return 0;
 }
 
 /* ---- instance ---------------------------------------------------------------------------- */
@@ -107,35 +264,68 @@ static int create(const struct ignis_host *host, const struct ignis_config *cfg,
         return IGNIS_E_NOMEM;
     }
     db->host = host;
+    db->lock_fd = -1;
+    db->retention_ms = cfg ? ignis_config_duration_ms(cfg, "retention_time") : 0;
+    db->retention_bytes = cfg ? ignis_config_size(cfg, "retention_size") : 0;
+    int64_t interval = cfg ? ignis_config_duration_ms(cfg, "compaction_interval") : 60000;
     pthread_mutex_init(&db->meta_mu, NULL);
+    pthread_mutex_init(&db->bg_mu, NULL);
+    pthread_cond_init(&db->bg_cv, NULL);
+    pthread_mutex_init(&db->db.mu, NULL);
+    db->db.dir = db->path;
+    db->db.log = host ? head_logger : NULL;
+    db->db.log_arg = db;
+    int rc = IGNIS_E_IO;
+    /* The lock file: one process per directory, as Prometheus' "lock". */
+    char lock[4096];
+    snprintf(lock, sizeof lock, "%s/lock", db->path);
+    if (mkdir(db->path, 0755) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "mkdir %s: %s", db->path, strerror(errno));
+        goto fail;
+    }
+    db->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (db->lock_fd < 0) {
+        snprintf(err, errlen, "open %s: %s", lock, strerror(errno));
+        goto fail;
+    }
+    if (flock(db->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        snprintf(err, errlen, "%s is in use by another process (lock file %s)", db->path, lock);
+        goto fail;
+    }
+    if (db_load_blocks(&db->db, err, errlen) < 0)
+        goto fail;
     if (host && host->set_ready)
         host->set_ready(host, false); /* /-/ready answers 503 while the WAL replays */
+    int64_t bmax = db_blocks_maxt(&db->db);
     struct head_opts o = {.dir = db->path, .wal_segment_size = segsize, .chunk_range = range,
+                          .min_valid_set = bmax != INT64_MIN, .min_valid_time = bmax,
                           .log = host ? head_logger : NULL, .log_arg = db};
     if (head_open(&db->head, &o, err, errlen) < 0) {
-        pthread_mutex_destroy(&db->meta_mu);
-        free(db->path);
-        free(db);
-        return IGNIS_E_IO;
+        if (host && host->set_ready)
+            host->set_ready(host, true);
+        goto fail;
     }
-    db->db.dir = db->path;
     db->db.head = db->head;
-    db->db.log = o.log;
-    db->db.log_arg = db;
-    pthread_mutex_init(&db->db.mu, NULL);
-    if (db_load_blocks(&db->db, err, errlen) < 0) {
-        db_close_blocks(&db->db);
-        pthread_mutex_destroy(&db->db.mu);
-        head_close(db->head);
-        pthread_mutex_destroy(&db->meta_mu);
-        free(db->path);
-        free(db);
-        return IGNIS_E_IO;
-    }
     if (host && host->set_ready)
         host->set_ready(host, true);
+    if (host && host->timer_add && interval > 0)
+        db->timer = host->timer_add(host, interval, interval, compact_tick, db);
+    if (host && IGNIS_HAS(host, registry) && (db->reg = host->registry(host)) &&
+        ignis_registry_add_collector(db->reg, collect_metrics, db) != 0)
+        db->reg = NULL;
     *instance = db;
     return 0;
+fail:
+    db_close_blocks(&db->db);
+    if (db->lock_fd >= 0)
+        close(db->lock_fd);
+    pthread_mutex_destroy(&db->db.mu);
+    pthread_cond_destroy(&db->bg_cv);
+    pthread_mutex_destroy(&db->bg_mu);
+    pthread_mutex_destroy(&db->meta_mu);
+    free(db->path);
+    free(db);
+    return rc;
 }
 
 static int reconfigure(void *instance, const struct ignis_config *cfg, char *err, size_t errlen)
@@ -147,6 +337,10 @@ static int reconfigure(void *instance, const struct ignis_config *cfg, char *err
                  ignis_config_where(cfg, "path"));
         return IGNIS_E_INVALID;
     }
+    pthread_mutex_lock(&db->bg_mu);
+    db->retention_ms = ignis_config_duration_ms(cfg, "retention_time");
+    db->retention_bytes = ignis_config_size(cfg, "retention_size");
+    pthread_mutex_unlock(&db->bg_mu);
     return 0;
 }
 
@@ -155,9 +349,21 @@ static void destroy(void *instance)
     struct tsdb *db = instance;
     if (!db)
         return;
+    if (db->reg)
+        ignis_registry_remove_collector(db->reg, collect_metrics, db);
+    if (db->timer)
+        db->host->timer_cancel(db->host, db->timer);
+    pthread_mutex_lock(&db->bg_mu);
+    while (db->bg_busy)
+        pthread_cond_wait(&db->bg_cv, &db->bg_mu);
+    pthread_mutex_unlock(&db->bg_mu);
     db_close_blocks(&db->db);
     pthread_mutex_destroy(&db->db.mu);
     head_close(db->head);
+    if (db->lock_fd >= 0)
+        close(db->lock_fd);
+    pthread_cond_destroy(&db->bg_cv);
+    pthread_mutex_destroy(&db->bg_mu);
     for (size_t i = 0; i < db->nmeta; i++) {
         free(db->meta[i].name);
         free(db->meta[i].help);

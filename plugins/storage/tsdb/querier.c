@@ -248,6 +248,8 @@ struct dbq *dbq_open(struct db *db, int64_t mint, int64_t maxt)
             b->refs++;
             q->blocks[q->nblocks++] = b;
         }
+    if (q->blocks)
+        db->nqueriers++;
     pthread_mutex_unlock(&db->mu);
     if (!q->blocks) {
         free(q);
@@ -262,6 +264,9 @@ void dbq_close(struct dbq *q)
         return;
     for (size_t i = 0; i < q->nblocks; i++)
         dblock_unref(q->db, q->blocks[i]);
+    pthread_mutex_lock(&q->db->mu);
+    q->db->nqueriers--;
+    pthread_mutex_unlock(&q->db->mu);
     free(q->blocks);
     free(q);
 }

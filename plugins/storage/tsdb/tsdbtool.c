@@ -1023,6 +1023,43 @@ static int cmd_db_dump(int argc, char **argv)
     return rc;
 }
 
+/* Opens a directory as the plugin does, runs compaction cycles (persisting the head's old
+ * ranges as blocks, truncating the head, retention), and closes. */
+static int cmd_db_compact(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: db-compact DIR [RANGE_MS [RETENTION_MS]]\n");
+        return 2;
+    }
+    int64_t range = argc > 2 ? strtoll(argv[2], NULL, 10) : 0;
+    int64_t retention = argc > 3 ? strtoll(argv[3], NULL, 10) : 0;
+    char err[512];
+    struct db db = {.dir = argv[1], .log = tool_log};
+    pthread_mutex_init(&db.mu, NULL);
+    if (db_load_blocks(&db, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    int64_t bmax = db_blocks_maxt(&db);
+    struct head_opts o = {.dir = argv[1], .log = tool_log, .chunk_range = range,
+                          .min_valid_set = bmax != INT64_MIN, .min_valid_time = bmax};
+    if (head_open(&db.head, &o, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    struct db_compact_stats st;
+    int rc = db_compact(&db, retention, 0, &st, err, sizeof err);
+    if (rc < 0)
+        fprintf(stderr, "compact: %s\n", err);
+    else
+        fprintf(stderr, "%" PRIu64 " blocks written, %" PRIu64 " deleted\n", st.blocks_written,
+                st.blocks_deleted);
+    db_close_blocks(&db);
+    head_close(db.head);
+    pthread_mutex_destroy(&db.mu);
+    return rc < 0 ? 1 : 0;
+}
+
 /* Tombstones [MINT, MAXT] for every series of a block whose id is odd (or all). */
 static int cmd_delete(int argc, char **argv)
 {
@@ -1080,6 +1117,8 @@ int main(int argc, char **argv)
         return cmd_head_dump(argc - 1, argv + 1);
     if (!strcmp(argv[1], "db-dump"))
         return cmd_db_dump(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "db-compact"))
+        return cmd_db_compact(argc - 1, argv + 1);
     if (!strcmp(argv[1], "delete"))
         return cmd_delete(argc - 1, argv + 1);
     if (!strcmp(argv[1], "dump"))

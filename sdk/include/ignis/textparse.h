@@ -23,7 +23,9 @@ enum ignis_textparse_format {
 
 enum ignis_textparse_mode {
     /* Accepts every body a Prometheus 2.42/3.x scrape accepts (and a little more where
-     * Prometheus' own leniency is version-dependent); checks syntax only. */
+     * Prometheus' own leniency is version-dependent): syntax, plus what Prometheus'
+     * parsers themselves refuse (invalid UTF-8, unknown types, a unit that is not a
+     * suffix of its metric name, OpenMetrics without # EOF). */
     IGNIS_TEXTPARSE_SCRAPE = 0,
     /* The specifications to the letter: OpenMetrics 1.0 (metadata placement, family
      * grouping, suffixes, histogram and counter rules, exemplar limits) and, for 0.0.4,
@@ -129,7 +131,8 @@ bool ignis_textparse_created(const struct ignis_textparse *p, int64_t *ct_ms);
  * unknown, no help or unit).
  *
  * The family name; unescaped into scratch when it was quoted with escapes (scratch_len >=
- * the raw length suffices). NULL when scratch is too small. */
+ * the raw length suffices). NULL when scratch is too small, and on COMMENT, EOF and ERROR
+ * entries. */
 const char *ignis_textparse_family(const struct ignis_textparse *p, char *scratch,
                                    size_t scratch_len, size_t *len);
 /* The family's type (IGNIS_METRIC_UNKNOWN for untyped/unknown or no TYPE line). */

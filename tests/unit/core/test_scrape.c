@@ -177,7 +177,7 @@ static void test_samples_and_synthetic_series(void **state)
     assert_true(last(e, SCRAPED) == 2.0);
     assert_true(last(e, POST) == 2.0);
     assert_true(last(e, ADDED) == 2.0);
-    assert_true(last(e, DURATION) == 0.25);
+    assert_true(last(e, DURATION) == 0.25); /* no start time known: the fetch's */
     /* Metadata is kept per family. */
     assert_int_equal(e->t.nmeta, 1);
     assert_string_equal(e->t.meta[0].family, "a");

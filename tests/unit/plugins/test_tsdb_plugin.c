@@ -398,6 +398,199 @@ static void test_blocks_and_head_merged(void **state)
     fx_close(&f);
 }
 
+/* An instance over dir with a 10 s chunk range, compaction only when timers fire, and
+ * retention as given (NULL: default). */
+static void open_small(struct fx *f, const char *retention)
+{
+    char err[256] = "";
+    f->th = testhost_new("tsdb-compact");
+    struct ignis_config *cfg = ignis_config_new(plug->options, "test.conf");
+    assert_int_equal(ignis_config_set(cfg, "path", f->dir, "t:1", err, sizeof err), 0);
+    assert_int_equal(ignis_config_set(cfg, "min_block_duration", "10s", "t:2", err, sizeof err),
+                     0);
+    assert_int_equal(ignis_config_set(cfg, "compaction_interval", "1h", "t:3", err, sizeof err),
+                     0);
+    if (retention)
+        assert_int_equal(ignis_config_set(cfg, "retention_time", retention, "t:4", err,
+                                          sizeof err),
+                         0);
+    if (ops->create(testhost_host(f->th), cfg, &f->inst, err, sizeof err) != 0)
+        fail_msg("create: %s", err);
+    ignis_config_free(cfg);
+}
+
+/* Samples of up{i="0".."3"} every 500 ms over [0, 60 s). */
+static void load_minute(struct fx *f)
+{
+    struct ignis_appender *a = ops->appender(f->inst);
+    uint64_t refs[4];
+    for (int i = 0; i < 4; i++) {
+        char v[2] = {(char)('0' + i), 0};
+        struct ignis_label ls[2] = {ignis_label_make("__name__", "up"), ignis_label_make("i", v)};
+        assert_int_equal(ops->append(a, ls, 2, 0, i, &refs[i]), 0);
+    }
+    for (int64_t t = 500; t < 60000; t += 500)
+        for (int i = 0; i < 4; i++) {
+            struct ignis_ref_sample s = {refs[i], t, (double)(t + i)};
+            assert_int_equal(ops->append_refs(a, &s, 1, NULL), 1);
+        }
+    assert_int_equal(ops->commit(a), 0);
+}
+
+/* Counts samples of all series in [mint, maxt], checking values and order. */
+static size_t count_samples(struct fx *f, int64_t mint, int64_t maxt, int64_t *first)
+{
+    struct ignis_querier *q = ops->querier(f->inst, mint, maxt);
+    struct ignis_series_set *set;
+    assert_int_equal(ops->select(q, NULL, 0, NULL, &set), 0);
+    struct ignis_series ser;
+    size_t n = 0;
+    *first = INT64_MAX;
+    int i = 0;
+    while (ops->set_next(set, &ser) == 1) {
+        int64_t t[100];
+        double v[100];
+        struct ignis_sample_batch b = {t, v, 100};
+        long k;
+        int64_t prev = INT64_MIN;
+        while ((k = ops->set_samples(set, mint, maxt, &b)) > 0)
+            for (long j = 0; j < k; j++) {
+                assert_true(t[j] > prev);
+                prev = t[j];
+                assert_true(v[j] == (double)(t[j] ? t[j] + i : i));
+                if (t[j] < *first)
+                    *first = t[j];
+                n++;
+            }
+        i++;
+    }
+    ops->set_close(set);
+    ops->querier_close(q);
+    return n;
+}
+
+static void test_compaction_persists_head_and_keeps_every_sample(void **state)
+{
+    (void)state;
+    struct fx f;
+    f.dir = strdup("/tmp/test_tsdb_plugin.XXXXXX");
+    assert_non_null(mkdtemp(f.dir));
+    open_small(&f, "0s");
+    load_minute(&f);
+    int64_t first;
+    assert_int_equal(count_samples(&f, INT64_MIN, INT64_MAX, &first), 4 * 120);
+    /* Compaction: the head spans 60 s > 15 s, so [0,10), [10,20), ... go to blocks until
+     * what is left spans at most 15 s. */
+    assert_true(testhost_fire_timers(f.th) >= 1);
+    struct ignis_storage_stats st;
+    assert_int_equal(ops->stats(f.inst, &st), 0);
+    assert_int_equal(st.num_blocks, 5);
+    assert_true(st.min_time >= 50000);
+    assert_int_equal(count_samples(&f, INT64_MIN, INT64_MAX, &first), 4 * 120);
+    assert_int_equal(first, 0);
+    /* Older than the head now holds: out of bounds. */
+    struct ignis_appender *a = ops->appender(f.inst);
+    struct ignis_label ls[2] = {ignis_label_make("__name__", "up"), ignis_label_make("i", "0")};
+    uint64_t ref;
+    assert_int_equal(ops->append(a, ls, 2, 49999, 1, &ref), IGNIS_E_OUT_OF_BOUNDS);
+    ops->rollback(a);
+    char ck[4200];
+    snprintf(ck, sizeof ck, "%s/wal", f.dir);
+    fx_destroy(&f);
+    /* Reopened: blocks plus replayed head, every sample once. */
+    open_small(&f, "0s");
+    assert_int_equal(count_samples(&f, INT64_MIN, INT64_MAX, &first), 4 * 120);
+    /* A second instance on the same directory is refused while this one runs. */
+    struct testhost *th2 = testhost_new("second");
+    struct ignis_config *cfg = ignis_config_new(plug->options, "second.conf");
+    char err[256];
+    assert_int_equal(ignis_config_set(cfg, "path", f.dir, "t:1", err, sizeof err), 0);
+    void *inst2;
+    assert_int_not_equal(ops->create(testhost_host(th2), cfg, &inst2, err, sizeof err), 0);
+    assert_non_null(strstr(err, "in use"));
+    ignis_config_free(cfg);
+    testhost_free(th2);
+    fx_close(&f);
+}
+
+static void test_time_retention_deletes_old_blocks(void **state)
+{
+    (void)state;
+    struct fx f;
+    f.dir = strdup("/tmp/test_tsdb_plugin.XXXXXX");
+    assert_non_null(mkdtemp(f.dir));
+    open_small(&f, "20s");
+    load_minute(&f);
+    /* Querier opened before: it pins the blocks it reads. */
+    testhost_fire_timers(f.th);
+    struct ignis_storage_stats st;
+    assert_int_equal(ops->stats(f.inst, &st), 0);
+    /* Blocks end at 10..50 s; those ending more than 20 s before 50 s are gone. */
+    assert_int_equal(st.num_blocks, 3);
+    int64_t first;
+    size_t n = count_samples(&f, INT64_MIN, INT64_MAX, &first);
+    assert_int_equal(first, 20000);
+    assert_int_equal(n, 4 * 80);
+    fx_close(&f);
+}
+
+struct cap {
+    char fam[128];
+    double appended, series, blocks;
+    int seen;
+};
+static int cap_family(void *impl, const char *name, enum ignis_metric_type type,
+                      const char *help, const char *unit)
+{
+    struct cap *c = impl;
+    snprintf(c->fam, sizeof c->fam, "%s", name);
+    return 0;
+}
+static int cap_sample(void *impl, const char *suffix, const struct ignis_label *ls, size_t n,
+                      double value, int64_t ts_ms)
+{
+    struct cap *c = impl;
+    if (!strcmp(c->fam, "prometheus_tsdb_head_samples_appended")) {
+        assert_int_equal(n, 1);
+        assert_memory_equal(ls[0].value, "float", 5);
+        c->appended = value;
+        c->seen++;
+    } else if (!strcmp(c->fam, "prometheus_tsdb_head_series")) {
+        c->series = value;
+        c->seen++;
+    } else if (!strcmp(c->fam, "prometheus_tsdb_blocks_loaded")) {
+        c->blocks = value;
+        c->seen++;
+    }
+    return 0;
+}
+
+static void test_self_metrics(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_open(&f);
+    uint64_t refs[6];
+    load(&f, 1000000, refs);
+    static const struct ignis_sink_ops sops = {sizeof sops, cap_family, cap_sample};
+    struct cap c = {0};
+    struct ignis_sink *sink = ignis_sink_new(&sops, &c);
+    const struct ignis_host *host = testhost_host(f.th);
+    assert_int_equal(ignis_registry_write(host->registry(host), sink), 0);
+    ignis_sink_free(sink);
+    assert_int_equal(c.seen, 3);
+    assert_true(c.appended == 6 * 300);
+    assert_true(c.series == 6);
+    assert_true(c.blocks == 0);
+    fx_close(&f);
+    /* Destroyed: the collector is gone from the registry. */
+    struct cap d = {0};
+    sink = ignis_sink_new(&sops, &d);
+    assert_int_equal(ignis_registry_write(ignis_registry_default(), sink), 0);
+    ignis_sink_free(sink);
+    assert_int_equal(d.seen, 0);
+}
+
 static void test_bad_options_refused(void **state)
 {
     (void)state;
@@ -449,6 +642,9 @@ int main(void)
         cmocka_unit_test(test_labels_and_metadata),
         cmocka_unit_test(test_data_survives_recreate),
         cmocka_unit_test(test_blocks_and_head_merged),
+        cmocka_unit_test(test_compaction_persists_head_and_keeps_every_sample),
+        cmocka_unit_test(test_time_retention_deletes_old_blocks),
+        cmocka_unit_test(test_self_metrics),
         cmocka_unit_test(test_bad_options_refused),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -840,6 +840,17 @@ static void test_gunzip_limit(void **state)
     assert_int_equal(ignis_gunzip_all(z, zn, n - 1, &out, &len, err, sizeof err), IGNIS_E_LIMIT);
     assert_null(out);
     assert_non_null(strstr(err, "size limit"));
+    /* 0 and SIZE_MAX both mean no limit in practice. */
+    assert_int_equal(ignis_gunzip_all(z, zn, 0, &out, &len, err, sizeof err), 0);
+    assert_int_equal(len, n);
+    free(out);
+    assert_int_equal(ignis_gunzip_all(z, zn, SIZE_MAX, &out, &len, err, sizeof err), 0);
+    assert_int_equal(len, n);
+    free(out);
+    /* An empty input inflates to an empty body. */
+    assert_int_equal(ignis_gunzip_all("", 0, 10, &out, &len, err, sizeof err), 0);
+    assert_int_equal(len, 0);
+    free(out);
     /* A bomb: 64 MiB of zeros stop at a 1 MiB limit without inflating the rest. */
     size_t bn = 64u << 20, bzn;
     char *zeros = calloc(1, bn);
