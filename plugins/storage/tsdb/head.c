@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
@@ -1004,6 +1005,7 @@ static int replay_dir(struct replay *r, const char *dir, int first, char *err, s
                  "WAL %s in segment %d at offset %" PRIu64 " (%s): cutting it off there; "
                  "everything before it is kept",
                  last ? "tail is torn" : "is corrupt", seg, off, why);
+            h->st.wal_corruptions++;
             if (wal_repair(dir, seg, off, err, errlen) < 0)
                 rc = -1;
         }
@@ -1012,8 +1014,16 @@ static int replay_dir(struct replay *r, const char *dir, int first, char *err, s
     return rc;
 }
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static int replay(struct head *h, char *err, size_t errlen)
 {
+    double t0 = mono_s();
     struct replay r = {.h = h};
     char path[4096];
     snprintf(path, sizeof path, "%s/chunks_head", h->dir);
@@ -1045,9 +1055,10 @@ static int replay(struct head *h, char *err, size_t errlen)
     free(r.fc);
     u64map_free(&r.alias, false);
     rec_decoded_free(&r.d);
+    h->st.replay_seconds = mono_s() - t0;
     if (rc == 0)
-        hlog(h, 0, "WAL replay done: %" PRIu64 " series, %" PRIu64 " samples",
-             h->st.replayed_series, h->st.replayed_samples);
+        hlog(h, 0, "WAL replay done: %" PRIu64 " series, %" PRIu64 " samples in %.2fs",
+             h->st.replayed_series, h->st.replayed_samples, h->st.replay_seconds);
     return rc;
 }
 

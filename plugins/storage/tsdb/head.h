@@ -47,6 +47,8 @@ struct head_stats {
     int64_t mint, maxt;        /* INT64_MAX / INT64_MIN when empty */
     /* replay */
     uint64_t replayed_series, replayed_samples, replay_unknown_refs;
+    uint64_t wal_corruptions;  /* torn or corrupt WAL cut off at open */
+    double replay_seconds;
 };
 
 struct head;

@@ -534,6 +534,63 @@ static void test_time_retention_deletes_old_blocks(void **state)
     fx_close(&f);
 }
 
+struct cap {
+    char fam[128];
+    double appended, series, blocks;
+    int seen;
+};
+static int cap_family(void *impl, const char *name, enum ignis_metric_type type,
+                      const char *help, const char *unit)
+{
+    struct cap *c = impl;
+    snprintf(c->fam, sizeof c->fam, "%s", name);
+    return 0;
+}
+static int cap_sample(void *impl, const char *suffix, const struct ignis_label *ls, size_t n,
+                      double value, int64_t ts_ms)
+{
+    struct cap *c = impl;
+    if (!strcmp(c->fam, "prometheus_tsdb_head_samples_appended")) {
+        assert_int_equal(n, 1);
+        assert_memory_equal(ls[0].value, "float", 5);
+        c->appended = value;
+        c->seen++;
+    } else if (!strcmp(c->fam, "prometheus_tsdb_head_series")) {
+        c->series = value;
+        c->seen++;
+    } else if (!strcmp(c->fam, "prometheus_tsdb_blocks_loaded")) {
+        c->blocks = value;
+        c->seen++;
+    }
+    return 0;
+}
+
+static void test_self_metrics(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_open(&f);
+    uint64_t refs[6];
+    load(&f, 1000000, refs);
+    static const struct ignis_sink_ops sops = {sizeof sops, cap_family, cap_sample};
+    struct cap c = {0};
+    struct ignis_sink *sink = ignis_sink_new(&sops, &c);
+    const struct ignis_host *host = testhost_host(f.th);
+    assert_int_equal(ignis_registry_write(host->registry(host), sink), 0);
+    ignis_sink_free(sink);
+    assert_int_equal(c.seen, 3);
+    assert_true(c.appended == 6 * 300);
+    assert_true(c.series == 6);
+    assert_true(c.blocks == 0);
+    fx_close(&f);
+    /* Destroyed: the collector is gone from the registry. */
+    struct cap d = {0};
+    sink = ignis_sink_new(&sops, &d);
+    assert_int_equal(ignis_registry_write(ignis_registry_default(), sink), 0);
+    ignis_sink_free(sink);
+    assert_int_equal(d.seen, 0);
+}
+
 static void test_bad_options_refused(void **state)
 {
     (void)state;
@@ -587,6 +644,7 @@ int main(void)
         cmocka_unit_test(test_blocks_and_head_merged),
         cmocka_unit_test(test_compaction_persists_head_and_keeps_every_sample),
         cmocka_unit_test(test_time_retention_deletes_old_blocks),
+        cmocka_unit_test(test_self_metrics),
         cmocka_unit_test(test_bad_options_refused),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
