@@ -224,7 +224,7 @@ static struct route *find_route(struct ig_http *h, const char *path, unsigned mb
 /* Parses an application/x-www-form-urlencoded string (also a URL's query) into dst,
  * appending in order; keys and values are percent-decoded and '+' is a space. libevent's
  * own parser decodes only values and refuses values with newlines (PromQL has them). */
-static void parse_urlencoded(struct evkeyvalq *dst, const char *s, size_t len)
+void ig_http_parse_form(struct evkeyvalq *dst, const char *s, size_t len)
 {
     size_t i = 0;
     while (i < len) {
@@ -262,7 +262,7 @@ static void gather_params(struct ignis_http_req *r)
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->evreq);
     const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
     if (q && *q)
-        parse_urlencoded(&r->params, q, strlen(q));
+        ig_http_parse_form(&r->params, q, strlen(q));
     if (evhttp_request_get_command(r->evreq) != EVHTTP_REQ_POST &&
         evhttp_request_get_command(r->evreq) != EVHTTP_REQ_PUT)
         return;
@@ -274,7 +274,7 @@ static void gather_params(struct ignis_http_req *r)
     size_t n = evbuffer_get_length(in);
     const char *body = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
     if (body)
-        parse_urlencoded(&r->params, body, n);
+        ig_http_parse_form(&r->params, body, n);
 }
 
 static void unlink_pending(struct ignis_http_req *r)

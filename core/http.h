@@ -44,6 +44,11 @@ const char *ig_http_param(struct ignis_http_req *req, const char *name);
 /* A request header, or NULL. */
 const char *ig_http_header(struct ignis_http_req *req, const char *name);
 
+/* Parses application/x-www-form-urlencoded text (or a URL query) into dst, appending
+ * pairs in order, keys and values percent-decoded, '+' as space. Free the pairs with
+ * evhttp_clear_headers. */
+void ig_http_parse_form(struct evkeyvalq *dst, const char *s, size_t len);
+
 /* Stops listening and frees the server (requests in flight are dropped). */
 void ig_http_free(struct ig_http *h);
 

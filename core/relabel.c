@@ -910,7 +910,8 @@ static int apply_labelmap(const struct ig_relabel *r, const struct rule *ru,
     if (rc < 0)
         return rc;
     size_t ns = *n;
-    memcpy(b->snap, b->ls, ns * sizeof *b->snap);
+    if (ns)
+        memcpy(b->snap, b->ls, ns * sizeof *b->snap);
     for (size_t i = 0; i < ns; i++) {
         const struct ignis_label *l = &b->snap[i];
         if (!ignis_regex_match(ru->re, l->name, l->name_len))

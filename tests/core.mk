@@ -43,3 +43,19 @@ tests_bench_target_gen_LDADD = $(LIBEVENT_LIBS)
 BENCH_TOOLS += tests/bench/target_gen
 IG_BENCH_SH += tests/bench/scrape_bench.sh
 EXTRA_DIST += tests/bench/scrape_bench.sh
+TESTS += tests/integration/relabel_vs_prometheus.sh
+EXTRA_DIST += tests/integration/relabel_vs_prometheus.sh
+TESTS += tests/integration/query_api.sh
+EXTRA_DIST += tests/integration/query_api.sh
+TESTS += tests/integration/scrape_reload.sh
+EXTRA_DIST += tests/integration/scrape_reload.sh
+TESTS += tests/integration/scrape_auth.sh
+EXTRA_DIST += tests/integration/scrape_auth.sh
+
+# Fuzz target of the API's input parsers, replayed by make check.
+check_PROGRAMS += tests/fuzz/fuzz_api_replay
+tests_fuzz_fuzz_api_replay_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz.h tests/fuzz/fuzz_api.c
+tests_fuzz_fuzz_api_replay_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_fuzz_fuzz_api_replay_LDADD = core/libigcore.la sdk/libignis.la $(LIBEVENT_LIBS)
+TESTS += tests/fuzz/api.sh
+EXTRA_DIST += tests/fuzz/api.sh tests/fuzz/corpus/api tests/fuzz/crashers/api

@@ -7,6 +7,7 @@ set -eu
 tool="$top_builddir/plugins/storage/tsdb/tsdbtool"
 for p in promtool prometheus; do
     if ! command -v $p >/dev/null 2>&1; then
+        [ "${CI:-}" = "true" ] && { echo "FAIL: $p is not installed"; exit 1; }
         echo "SKIP: $p (Debian package prometheus) is not installed"
         exit 77
     fi

@@ -1,6 +1,10 @@
 /* tests/tools/apijson.c — turns Prometheus HTTP API answers into sorted, canonical text
  * lines so that shell tests can compare two servers' answers with diff:
  *   apijson series  < /api/v1/series answer    one line per label set: {a="b",c="d"}
+ *   apijson target-labels < ...                 the same without health
+ *   apijson target-final < ...                  active: pool, URL, labels; dropped: job and
+ *                                               address (Prometheus 2.42 shows partly
+ *                                               relabeled discoveredLabels, a bug)
  *   apijson targets < /api/v1/targets answer   one line per active target (pool, URL,
  *                                               health, labels, discovered labels) and
  *                                               per dropped target (discovered labels)
@@ -8,6 +12,7 @@
  * Exits 1 on input that is not a success answer. */
 #include <config.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,29 +84,41 @@ int main(int argc, char **argv)
         json_array_foreach(data, i, it) ADD(labels(it));
     } else if (strcmp(argv[1], "strings") == 0) {
         json_array_foreach(data, i, it) ADD(strdup(json_string_value(it) ?: ""));
-    } else if (strcmp(argv[1], "targets") == 0) {
+    } else if (strcmp(argv[1], "targets") == 0 || strcmp(argv[1], "target-labels") == 0 ||
+               strcmp(argv[1], "target-final") == 0) {
+        bool health = strcmp(argv[1], "targets") == 0;
+        bool final_only = strcmp(argv[1], "target-final") == 0;
         json_array_foreach(json_object_get(data, "activeTargets"), i, it)
         {
             char *l = labels(json_object_get(it, "labels"));
             char *d = labels(json_object_get(it, "discoveredLabels"));
             const char *pool = json_string_value(json_object_get(it, "scrapePool"));
             const char *url = json_string_value(json_object_get(it, "scrapeUrl"));
-            const char *health = json_string_value(json_object_get(it, "health"));
+            const char *hl = json_string_value(json_object_get(it, "health"));
             size_t len = strlen(l) + strlen(d) + 64 + (pool ? strlen(pool) : 0) +
                          (url ? strlen(url) : 0);
             char *line = malloc(len);
-            snprintf(line, len, "active pool=%s url=%s health=%s labels=%s discovered=%s",
-                     pool ?: "", url ?: "", health ?: "", l, d);
+            if (final_only)
+                snprintf(line, len, "active pool=%s url=%s labels=%s", pool ?: "", url ?: "", l);
+            else
+                snprintf(line, len, "active pool=%s url=%s health=%s labels=%s discovered=%s",
+                         pool ?: "", url ?: "", health ? (hl ?: "") : "-", l, d);
             free(l);
             free(d);
             ADD(line);
         }
         json_array_foreach(json_object_get(data, "droppedTargets"), i, it)
         {
-            char *d = labels(json_object_get(it, "discoveredLabels"));
-            size_t len = strlen(d) + 32;
+            json_t *dl = json_object_get(it, "discoveredLabels");
+            char *d = labels(dl);
+            size_t len = strlen(d) + 600;
             char *line = malloc(len);
-            snprintf(line, len, "dropped discovered=%s", d);
+            if (final_only)
+                snprintf(line, len, "dropped job=%.200s address=%.200s",
+                         json_string_value(json_object_get(dl, "job")) ?: "",
+                         json_string_value(json_object_get(dl, "__address__")) ?: "");
+            else
+                snprintf(line, len, "dropped discovered=%s", d);
             free(d);
             ADD(line);
         }

@@ -1,7 +1,8 @@
 /* tests/tools/static_server.c — serves the files of one directory over HTTP on
  * 127.0.0.1 (a port the kernel picks, printed on stdout), for tests that scrape captured
  * bodies. *.om.txt files are served as OpenMetrics, everything else as text 0.0.4.
- * Runs until SIGTERM/SIGINT. */
+ * With a second argument, every request must carry exactly that Authorization header
+ * (401 otherwise). Echoes nothing else. Runs until SIGTERM/SIGINT. */
 #include <config.h>
 
 #include <signal.h>
@@ -21,10 +22,18 @@
 #include <event2/http.h>
 
 static const char *dir;
+static const char *want_auth;
 
 static void serve(struct evhttp_request *req, void *arg)
 {
     (void)arg;
+    if (want_auth) {
+        const char *a = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+        if (!a || strcmp(a, want_auth) != 0) {
+            evhttp_send_error(req, 401, "Unauthorized");
+            return;
+        }
+    }
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     if (!path || strstr(path, "..") || path[0] != '/' || !path[1]) {
         evhttp_send_error(req, 404, NULL);
@@ -60,11 +69,12 @@ static void on_signal(evutil_socket_t s, short w, void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: static_server DIR\n");
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: static_server DIR [AUTHORIZATION]\n");
         return 2;
     }
     dir = argv[1];
+    want_auth = argc == 3 ? argv[2] : NULL;
     struct event_base *base = event_base_new();
     struct evhttp *http = evhttp_new(base);
     struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);

@@ -725,23 +725,24 @@ static int eval_subquery(struct ev *ev, const struct pq_node *n, struct rangearg
     if (nstart <= from)
         nstart += step;
     int64_t nend = last - offset;
+    /* the number of steps, before anything is allocated for them */
+    uint64_t nsteps = nend >= nstart ? ((uint64_t)nend - (uint64_t)nstart) / (uint64_t)step + 1 : 0;
+    uint64_t bound = ev->o->max_samples ? ev->o->max_samples : 100000000ULL;
+    if (nsteps > bound)
+        return ev_error(ev, IGNIS_QERR_EXECUTION,
+                        "query processing would load too many samples into memory in query "
+                        "execution");
     /* save and switch the evaluation range */
     int64_t os = ev->start, oe = ev->end, ost = ev->step;
     size_t on = ev->nsteps;
     ev->start = nstart;
     ev->end = nend;
     ev->step = step;
-    ev->nsteps = nend >= nstart ? (size_t)((nend - nstart) / step) + 1 : 0;
+    ev->nsteps = (size_t)nsteps;
     struct pq_value v = {0};
     int rc = 0;
-    if (ev->nsteps > 0) {
-        if ((uint64_t)ev->nsteps > 100000000ULL)
-            rc = ev_error(ev, IGNIS_QERR_EXECUTION,
-                          "query processing would load too many samples into memory in query "
-                          "execution");
-        else
-            rc = ev_eval(ev, n->sq.expr, &v);
-    }
+    if (ev->nsteps > 0)
+        rc = ev_eval(ev, n->sq.expr, &v);
     if (rc == 0 && v.type == PQ_T_SCALAR) {
         /* a scalar subquery: one series without labels */
         struct pq_value vv = {.type = PQ_T_VECTOR};

@@ -96,8 +96,9 @@ struct dec {
 
 static inline void dec_init(struct dec *d, const void *p, size_t len)
 {
-    d->p = p;
-    d->end = d->p + len;
+    static const uint8_t none[1];
+    d->p = p ? (const uint8_t *)p : none; /* no arithmetic on NULL, even + 0 */
+    d->end = d->p + (p ? len : 0);
     d->err = false;
 }
 static inline size_t dec_left(const struct dec *d)

@@ -16,7 +16,8 @@ plugins_storage_tsdb_libtsdb_la_SOURCES = \
 	plugins/storage/tsdb/postings.h plugins/storage/tsdb/postings.c \
 	plugins/storage/tsdb/hchunks.h plugins/storage/tsdb/hchunks.c \
 	plugins/storage/tsdb/head.h plugins/storage/tsdb/head.c \
-	plugins/storage/tsdb/db.h plugins/storage/tsdb/querier.c plugins/storage/tsdb/compact.c
+	plugins/storage/tsdb/db.h plugins/storage/tsdb/querier.c plugins/storage/tsdb/compact.c \
+	plugins/storage/tsdb/admin.c
 plugins_storage_tsdb_libtsdb_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SNAPPY_CFLAGS) \
 	$(ZSTD_CFLAGS) $(XXHASH_CFLAGS)
 plugins_storage_tsdb_libtsdb_la_LIBADD = sdk/libignis.la $(JANSSON_LIBS) $(SNAPPY_LIBS) \
@@ -89,3 +90,24 @@ EXTRA_DIST += tests/integration/tsdb_db.sh
 
 TESTS += tests/integration/tsdb_compact.sh
 EXTRA_DIST += tests/integration/tsdb_compact.sh
+
+# Fuzz target of the on-disk parsers (tests/fuzz/README.md), replayed over its seeds and
+# saved crashers by make check.
+check_PROGRAMS += tests/fuzz/fuzz_tsdb_replay
+tests_fuzz_fuzz_tsdb_replay_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz.h tests/fuzz/fuzz_tsdb.c
+tests_fuzz_fuzz_tsdb_replay_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/plugins/storage/tsdb
+tests_fuzz_fuzz_tsdb_replay_LDADD = plugins/storage/tsdb/libtsdb.la sdk/libignis.la
+TESTS += tests/fuzz/tsdb.sh
+EXTRA_DIST += tests/fuzz/tsdb.sh tests/fuzz/corpus/tsdb tests/fuzz/crashers/tsdb
+
+# Benchmark (make bench): append by ref + commit, memory per series, WAL replay and bytes
+# per sample, beside Prometheus 2.42 where it can be driven the same way.
+EXTRA_PROGRAMS += tests/bench/bench_tsdb
+BENCHES += tests/bench/bench_tsdb
+tests_bench_bench_tsdb_SOURCES = tests/bench/bench_tsdb.c tests/unit/testhost.c \
+	tests/unit/testhost.h
+tests_bench_bench_tsdb_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_bench_bench_tsdb_LDADD = sdk/libignis.la $(LIBEVENT_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
+
+TESTS += tests/integration/tsdb_ignisd.sh
+EXTRA_DIST += tests/integration/tsdb_ignisd.sh

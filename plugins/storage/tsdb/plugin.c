@@ -9,9 +9,11 @@
  * truncates the head and applies retention (compact.c). A lock file keeps a second process
  * off the directory.
  *
- * Not offered yet (documented return codes): native histograms, exemplars, snapshots,
- * deletion (IGNIS_E_NOTSUP); blocks are not merged into larger ones yet. append_start_ts
- * checks the ref and keeps nothing. */
+ * Deletion, cleaning tombstones and snapshots are admin.c's.
+ *
+ * Not offered yet (documented return codes): native histograms and exemplars
+ * (IGNIS_E_NOTSUP); blocks are not merged into larger ones yet. append_start_ts checks the
+ * ref and keeps nothing. */
 #define _GNU_SOURCE
 #include "chunkenc.h"
 #include "db.h"
@@ -73,6 +75,10 @@ struct tsdb {
     pthread_mutex_t bg_mu;
     pthread_cond_t bg_cv;
     bool bg_busy; /* a compaction job is queued or running (bg_mu) */
+    /* self-metrics (atomic) */
+    uint64_t compactions, compactions_failed, truncations, time_retentions,
+        size_retentions;
+    struct ignis_registry *reg; /* where the collector is registered */
     pthread_mutex_t meta_mu;
     struct meta_entry *meta;
     size_t nmeta, meta_cap;
@@ -111,9 +117,14 @@ static void compact_work(void *arg)
     pthread_mutex_unlock(&db->bg_mu);
     char err[512];
     struct db_compact_stats st;
-    if (db_compact(&db->db, ret, size, &st, err, sizeof err) < 0)
+    int rc = db_compact(&db->db, ret, size, &st, err, sizeof err);
+    __atomic_add_fetch(&db->compactions, st.blocks_written, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&db->truncations, st.blocks_written, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&db->time_retentions, st.blocks_deleted, __ATOMIC_RELAXED);
+    if (rc < 0) {
+        __atomic_add_fetch(&db->compactions_failed, 1, __ATOMIC_RELAXED);
         db->host->log(db->host, IGNIS_LOG_ERROR, "compaction failed (will retry): %s", err);
-    else if (st.blocks_written || st.blocks_deleted)
+    } else if (st.blocks_written || st.blocks_deleted)
         db->host->log(db->host, IGNIS_LOG_INFO,
                       "compaction: %" PRIu64 " blocks written, %" PRIu64 " deleted, %" PRIu64
                       " head series removed",
@@ -140,6 +151,89 @@ static void compact_tick(void *arg)
         pthread_cond_broadcast(&db->bg_cv);
         pthread_mutex_unlock(&db->bg_mu);
     }
+}
+
+/* ---- self-metrics --------------------------------------------------------------------------
+ * Written at scrape time by a collector, under the names Prometheus' dashboards use. */
+
+static void gauge(struct ignis_sink *s, const char *name, const char *help, double v)
+{
+    ignis_sink_family(s, name, IGNIS_METRIC_GAUGE, help, NULL);
+    ignis_sink_sample(s, "", NULL, 0, v, IGNIS_NO_TIMESTAMP);
+}
+
+static void counter(struct ignis_sink *s, const char *name, const char *help, double v,
+                    bool float_type)
+{
+    static const struct ignis_label type_float = {"type", 4, "float", 5};
+    ignis_sink_family(s, name, IGNIS_METRIC_COUNTER, help, NULL);
+    ignis_sink_sample(s, "_total", float_type ? &type_float : NULL, float_type, v,
+                      IGNIS_NO_TIMESTAMP);
+}
+
+static int collect_metrics(void *arg, struct ignis_sink *s)
+{
+    struct tsdb *db = arg;
+    struct head_stats hs;
+    head_stats(db->head, &hs);
+    pthread_mutex_lock(&db->db.mu);
+    size_t nblocks = db->db.nblocks;
+    int64_t lowest = hs.mint;
+    for (size_t i = 0; i < nblocks; i++)
+        if (db->db.blocks[i]->b.meta.min_time < lowest)
+            lowest = db->db.blocks[i]->b.meta.min_time;
+    pthread_mutex_unlock(&db->db.mu);
+    gauge(s, "prometheus_tsdb_head_series", "Total number of series in the head block.",
+          (double)hs.series);
+    gauge(s, "prometheus_tsdb_head_chunks", "Total number of chunks in the head block.",
+          (double)hs.chunks);
+    counter(s, "prometheus_tsdb_head_chunks_created", "Total number of chunks created in the head",
+            (double)hs.chunks_created, false);
+    counter(s, "prometheus_tsdb_head_samples_appended", "Total number of appended samples.",
+            (double)hs.samples_appended, true);
+    counter(s, "prometheus_tsdb_out_of_order_samples",
+            "Total number of out of order samples ingestion failed attempts due to out of "
+            "order being disabled.",
+            (double)hs.out_of_order, true);
+    counter(s, "prometheus_tsdb_out_of_bounds_samples",
+            "Total number of out of bound samples ingestion failed attempts with out of order "
+            "support disabled.",
+            (double)hs.out_of_bounds, true);
+    counter(s, "ignis_tsdb_duplicate_samples",
+            "Samples refused because their series already has a different value at that time.",
+            (double)hs.duplicates, false);
+    gauge(s, "prometheus_tsdb_head_min_time",
+          "Minimum time bound of the head block. The unit is decided by the library consumer.",
+          hs.mint == INT64_MAX ? 0 : (double)hs.mint);
+    gauge(s, "prometheus_tsdb_head_max_time",
+          "Maximum timestamp of the head block. The unit is decided by the library consumer.",
+          hs.maxt == INT64_MIN ? 0 : (double)hs.maxt);
+    gauge(s, "prometheus_tsdb_lowest_timestamp",
+          "Lowest timestamp value stored in the database. The unit is decided by the library "
+          "consumer.",
+          lowest == INT64_MAX ? 0 : (double)lowest);
+    gauge(s, "prometheus_tsdb_blocks_loaded", "Number of currently loaded data blocks",
+          (double)nblocks);
+    counter(s, "prometheus_tsdb_compactions", "Total number of compactions that were executed "
+            "for the partition.",
+            (double)__atomic_load_n(&db->compactions, __ATOMIC_RELAXED), false);
+    counter(s, "prometheus_tsdb_compactions_failed",
+            "Total number of compactions that failed for the partition.",
+            (double)__atomic_load_n(&db->compactions_failed, __ATOMIC_RELAXED), false);
+    counter(s, "prometheus_tsdb_head_truncations", "Total number of head truncations attempted.",
+            (double)__atomic_load_n(&db->truncations, __ATOMIC_RELAXED), false);
+    counter(s, "prometheus_tsdb_time_retentions",
+            "The number of times that blocks were deleted because the maximum time limit was "
+            "exceeded.",
+            (double)__atomic_load_n(&db->time_retentions, __ATOMIC_RELAXED), false);
+    counter(s, "prometheus_tsdb_wal_corruptions", "Total number of WAL corruptions.",
+            (double)hs.wal_corruptions, false);
+    gauge(s, "prometheus_tsdb_data_replay_duration_seconds",
+          "Time taken to replay the data on disk.", hs.replay_seconds);
+    gauge(s, "prometheus_tsdb_retention_limit_bytes",
+          "Max number of bytes to be retained in the tsdb blocks, configured 0 means disabled",
+          (double)db->retention_bytes);
+    return 0;
 }
 
 /* ---- instance ---------------------------------------------------------------------------- */
@@ -180,6 +274,7 @@ static int create(const struct ignis_host *host, const struct ignis_config *cfg,
     pthread_mutex_init(&db->bg_mu, NULL);
     pthread_cond_init(&db->bg_cv, NULL);
     pthread_mutex_init(&db->db.mu, NULL);
+    pthread_mutex_init(&db->db.admin_mu, NULL);
     db->db.dir = db->path;
     db->db.log = host ? head_logger : NULL;
     db->db.log_arg = db;
@@ -218,6 +313,9 @@ static int create(const struct ignis_host *host, const struct ignis_config *cfg,
         host->set_ready(host, true);
     if (host && host->timer_add && interval > 0)
         db->timer = host->timer_add(host, interval, interval, compact_tick, db);
+    if (host && IGNIS_HAS(host, registry) && (db->reg = host->registry(host)) &&
+        ignis_registry_add_collector(db->reg, collect_metrics, db) != 0)
+        db->reg = NULL;
     *instance = db;
     return 0;
 fail:
@@ -225,6 +323,7 @@ fail:
     if (db->lock_fd >= 0)
         close(db->lock_fd);
     pthread_mutex_destroy(&db->db.mu);
+    pthread_mutex_destroy(&db->db.admin_mu);
     pthread_cond_destroy(&db->bg_cv);
     pthread_mutex_destroy(&db->bg_mu);
     pthread_mutex_destroy(&db->meta_mu);
@@ -254,6 +353,8 @@ static void destroy(void *instance)
     struct tsdb *db = instance;
     if (!db)
         return;
+    if (db->reg)
+        ignis_registry_remove_collector(db->reg, collect_metrics, db);
     if (db->timer)
         db->host->timer_cancel(db->host, db->timer);
     pthread_mutex_lock(&db->bg_mu);
@@ -262,6 +363,7 @@ static void destroy(void *instance)
     pthread_mutex_unlock(&db->bg_mu);
     db_close_blocks(&db->db);
     pthread_mutex_destroy(&db->db.mu);
+    pthread_mutex_destroy(&db->db.admin_mu);
     head_close(db->head);
     if (db->lock_fd >= 0)
         close(db->lock_fd);
@@ -536,18 +638,33 @@ static int stats(void *instance, struct ignis_storage_stats *st)
 
 static int snapshot(void *instance, const char *dir, bool skip_head, char *name, size_t namelen)
 {
-    return IGNIS_E_NOTSUP;
+    struct tsdb *db = instance;
+    char err[512];
+    int rc = db_snapshot(&db->db, dir, skip_head, name, namelen, err, sizeof err);
+    if (rc)
+        db->host->log(db->host, IGNIS_LOG_ERROR, "snapshot failed: %s", err);
+    return rc;
 }
 
 static int delete_series(void *instance, const struct ignis_matcher *ms, size_t n, int64_t mint,
                          int64_t maxt)
 {
-    return IGNIS_E_NOTSUP;
+    struct tsdb *db = instance;
+    char err[512];
+    int rc = db_delete(&db->db, ms, n, mint, maxt, err, sizeof err);
+    if (rc)
+        db->host->log(db->host, IGNIS_LOG_ERROR, "delete series failed: %s", err);
+    return rc;
 }
 
 static int clean_tombstones(void *instance)
 {
-    return IGNIS_E_NOTSUP;
+    struct tsdb *db = instance;
+    char err[512];
+    int rc = db_clean_tombstones(&db->db, err, sizeof err);
+    if (rc)
+        db->host->log(db->host, IGNIS_LOG_ERROR, "clean tombstones failed: %s", err);
+    return rc;
 }
 
 static int exemplars(void *instance, const struct ignis_matcher *ms, size_t n, int64_t mint,

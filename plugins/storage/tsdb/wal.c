@@ -503,7 +503,8 @@ static int decompress(struct wal_reader *r, uint8_t flags, const uint8_t **rec, 
         *len = (size_t)out;
         return 0;
     }
-    *rec = r->rec;
+    static const uint8_t empty[1];
+    *rec = r->rec ? r->rec : empty;
     *len = r->rec_len;
     return 0;
 }

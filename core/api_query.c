@@ -1,0 +1,689 @@
+/* core/api_query.c — the query side of the HTTP API: /api/v1/query, /api/v1/query_range,
+ * /api/v1/format_query, /api/v1/query_exemplars and /api/v1/status/{buildinfo,
+ * runtimeinfo,flags,config}, in Prometheus' JSON shapes and HTTP codes. Queries run on
+ * the query lane through the loaded query plugin's ops table; an optional query log
+ * gets one JSON line per query. */
+#include <config.h>
+#include "core/api.h"
+#include "core/core.h"
+#include "core/http.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/workers.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#define JSON_CT "application/json"
+/* Prometheus' bound on points per series in a range query. */
+#define MAX_POINTS 11000
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t start_ms; /* process start, for runtimeinfo */
+
+static void reply_err(struct ignis_http_req *req, const char *type, int status, const char *msg)
+{
+    struct evbuffer *b = evbuffer_new();
+    ig_api_error_body(b, type, msg);
+    ig_http_reply(req, status, JSON_CT, b);
+    evbuffer_free(b);
+}
+
+/* Milliseconds as the API writes timestamps: seconds with up to 3 decimals. */
+static void json_ts(struct evbuffer *b, int64_t ms)
+{
+    int64_t s = ms / 1000, frac = ms % 1000;
+    if (frac < 0) {
+        frac += 1000;
+        s--;
+    }
+    if (frac == 0) {
+        evbuffer_add_printf(b, "%lld", (long long)s);
+        return;
+    }
+    char f[8];
+    snprintf(f, sizeof f, "%03lld", (long long)frac);
+    size_t n = 3;
+    while (n > 0 && f[n - 1] == '0')
+        f[--n] = '\0';
+    evbuffer_add_printf(b, "%lld.%s", (long long)s, f);
+}
+
+/* A duration parameter: float seconds or a Prometheus duration. */
+static int parse_dur(const char *s, int64_t *ms)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*s && *end == '\0' && errno == 0 && isfinite(v)) {
+        *ms = (int64_t)llround(v * 1000.0);
+        return 0;
+    }
+    return ignis_parse_duration(s, strlen(s), ms);
+}
+
+/* ---- query execution ---------------------------------------------------------------- */
+
+struct qjob {
+    struct ig_core *core;
+    struct ignis_http_req *req;
+    const struct ignis_query_ops *qo;
+    void *qinst;
+    struct ignis_query_params p;
+    char *expr;
+    bool range, stats;
+    struct ignis_query *q;
+    int rc;
+    struct timespec queued, started, ended;
+};
+
+static void q_work(void *arg)
+{
+    struct qjob *j = arg;
+    clock_gettime(CLOCK_MONOTONIC, &j->started);
+    j->rc = j->qo->exec(j->qinst, &j->p, &j->q);
+    clock_gettime(CLOCK_MONOTONIC, &j->ended);
+}
+
+static double secs_between(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static const char *error_type(enum ignis_query_error e, int *status)
+{
+    switch (e) {
+    case IGNIS_QERR_BAD_DATA: *status = 400; return "bad_data";
+    case IGNIS_QERR_EXECUTION: *status = 422; return "execution";
+    case IGNIS_QERR_TIMEOUT: *status = 503; return "timeout";
+    case IGNIS_QERR_CANCELED: *status = 503; return "canceled";
+    default: *status = 500; return "internal";
+    }
+}
+
+static void write_strings(struct evbuffer *b, const char *key, const char *const *v, size_t n)
+{
+    if (!n)
+        return;
+    evbuffer_add_printf(b, ",\"%s\":[", key);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            evbuffer_add(b, ",", 1);
+        ig_json_cstr(b, v[i]);
+    }
+    evbuffer_add(b, "]", 1);
+}
+
+/* Writes the query log line (when a query log is configured). */
+static void query_log(struct qjob *j, const struct ignis_query_result *r)
+{
+    const char *path = j->core->cfg.root ? ignis_config_string(ignis_config_group(j->core->cfg.root, "global"), "query_log_file") : NULL;
+    if (!path || !*path)
+        return;
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add_printf(b, "{\"params\":{\"query\":");
+    ig_json_cstr(b, j->expr);
+    evbuffer_add_printf(b, ",\"start\":");
+    ig_json_time(b, j->p.start);
+    evbuffer_add_printf(b, ",\"end\":");
+    ig_json_time(b, j->p.end);
+    evbuffer_add_printf(b, ",\"step\":%lld},\"stats\":{\"timings\":{\"evalTotalTime\":%.9f,"
+                           "\"execQueueTime\":%.9f,\"execTotalTime\":%.9f}},\"ts\":",
+                        (long long)(j->p.step / 1000), secs_between(&j->started, &j->ended),
+                        secs_between(&j->queued, &j->started), secs_between(&j->queued, &j->ended));
+    ig_json_time(b, now_ms());
+    if (r && r->error_msg) {
+        evbuffer_add_printf(b, ",\"error\":");
+        ig_json_cstr(b, r->error_msg);
+    }
+    evbuffer_add_printf(b, "}\n");
+    FILE *f = fopen(path, "a");
+    if (f) {
+        size_t n = evbuffer_get_length(b);
+        fwrite(evbuffer_pullup(b, (ev_ssize_t)n), 1, n, f);
+        fclose(f);
+    }
+    evbuffer_free(b);
+}
+
+static void q_done(void *arg)
+{
+    struct qjob *j = arg;
+    const struct ignis_query_result *r = j->q ? j->qo->result(j->q) : NULL;
+    query_log(j, r);
+    if (!r) {
+        reply_err(j->req, "internal", 500, j->rc ? ignis_strerror(j->rc) : "query failed");
+        goto out;
+    }
+    if (r->error != IGNIS_QERR_NONE) {
+        int status;
+        const char *type = error_type(r->error, &status);
+        struct evbuffer *b = evbuffer_new();
+        evbuffer_add_printf(b, "{\"status\":\"error\",\"errorType\":\"%s\",\"error\":", type);
+        ig_json_cstr(b, r->error_msg ? r->error_msg : "");
+        write_strings(b, "warnings", r->warnings, r->nwarnings);
+        write_strings(b, "infos", r->infos, r->ninfos);
+        evbuffer_add(b, "}", 1);
+        ig_http_reply(j->req, status, JSON_CT, b);
+        evbuffer_free(b);
+        goto out;
+    }
+    struct evbuffer *b = evbuffer_new();
+    static const char *const tnames[] = {"", "scalar", "vector", "matrix", "string"};
+    const char *rt = r->type <= IGNIS_VALUE_STRING ? tnames[r->type] : "";
+    evbuffer_add_printf(b, "{\"status\":\"success\",\"data\":{\"resultType\":\"%s\",\"result\":", rt);
+    if (r->type == IGNIS_VALUE_SCALAR || r->type == IGNIS_VALUE_STRING) {
+        evbuffer_add(b, "[", 1);
+        json_ts(b, r->t);
+        evbuffer_add(b, ",", 1);
+        if (r->type == IGNIS_VALUE_SCALAR)
+            ig_json_value(b, r->scalar);
+        else
+            ig_json_cstr(b, r->string ? r->string : "");
+        evbuffer_add(b, "]", 1);
+    } else {
+        evbuffer_add(b, "[", 1);
+        for (size_t i = 0; i < r->nseries; i++) {
+            const struct ignis_result_series *s = &r->series[i];
+            evbuffer_add_printf(b, "%s{\"metric\":", i ? "," : "");
+            ig_json_labels(b, s->labels, s->nlabels);
+            if (r->type == IGNIS_VALUE_VECTOR) {
+                evbuffer_add_printf(b, ",\"value\":[");
+                json_ts(b, s->npoints ? s->t[0] : r->t);
+                evbuffer_add(b, ",", 1);
+                ig_json_value(b, s->npoints ? s->v[0] : NAN);
+                evbuffer_add(b, "]}", 2);
+            } else {
+                evbuffer_add_printf(b, ",\"values\":[");
+                for (size_t k = 0; k < s->npoints; k++) {
+                    evbuffer_add_printf(b, "%s[", k ? "," : "");
+                    json_ts(b, s->t[k]);
+                    evbuffer_add(b, ",", 1);
+                    ig_json_value(b, s->v[k]);
+                    evbuffer_add(b, "]", 1);
+                }
+                evbuffer_add(b, "]}", 2);
+            }
+        }
+        evbuffer_add(b, "]", 1);
+    }
+    if (j->stats) {
+        evbuffer_add_printf(b,
+                            ",\"stats\":{\"timings\":{\"evalTotalTime\":%.9g,\"resultSortTime\":0,"
+                            "\"queryPreparationTime\":%.9g,\"innerEvalTime\":%.9g,"
+                            "\"execQueueTime\":%.9g,\"execTotalTime\":%.9g},"
+                            "\"samples\":{\"totalQueryableSamples\":%llu,\"peakSamples\":%llu}}",
+                            (double)r->eval_ns / 1e9, (double)r->prepare_ns / 1e9,
+                            (double)r->eval_ns / 1e9, secs_between(&j->queued, &j->started),
+                            secs_between(&j->queued, &j->ended),
+                            (unsigned long long)r->total_samples,
+                            (unsigned long long)r->peak_samples);
+    }
+    evbuffer_add(b, "}", 1);
+    write_strings(b, "warnings", r->warnings, r->nwarnings);
+    write_strings(b, "infos", r->infos, r->ninfos);
+    evbuffer_add(b, "}", 1);
+    ig_http_reply(j->req, 200, JSON_CT, b);
+    evbuffer_free(b);
+out:
+    if (j->q)
+        j->qo->query_free(j->q);
+    free(j->expr);
+    free(j);
+}
+
+static bool find_query(struct ig_core *core, const struct ignis_query_ops **qo, void **qi)
+{
+    struct ig_instance *in = ig_instances_find(core, IGNIS_PLUGIN_QUERY, NULL);
+    if (!in)
+        return false;
+    *qo = in->plugin->desc->ops;
+    *qi = in->inst;
+    return true;
+}
+
+static void run_query(struct ig_core *core, struct ignis_http_req *req, bool range)
+{
+    const struct ignis_query_ops *qo;
+    void *qi;
+    if (!find_query(core, &qo, &qi)) {
+        reply_err(req, "unavailable", 503, "no query plugin loaded (add \"promql\" to plugins.load)");
+        return;
+    }
+    struct ig_instance *st = ig_instances_find(core, IGNIS_PLUGIN_STORAGE, NULL);
+    if (!st) {
+        reply_err(req, "unavailable", 503, "no storage plugin loaded");
+        return;
+    }
+    const char *expr = ig_http_param(req, "query");
+    if (!expr) {
+        reply_err(req, "bad_data", 400, "invalid parameter \"query\": unknown position: parse error: no expression found in input");
+        return;
+    }
+    struct qjob *j = calloc(1, sizeof *j);
+    if (!j || !(j->expr = strdup(expr))) {
+        free(j);
+        reply_err(req, "internal", 500, "out of memory");
+        return;
+    }
+    j->core = core;
+    j->req = req;
+    j->qo = qo;
+    j->qinst = qi;
+    j->range = range;
+    const char *stats = ig_http_param(req, "stats");
+    j->stats = stats && *stats;
+    char msg[512];
+    j->p.size = sizeof j->p;
+    j->p.expr = j->expr;
+    j->p.storage_ops = st->plugin->desc->ops;
+    j->p.storage = st->inst;
+    const char *to = ig_http_param(req, "timeout");
+    if (to && *to && parse_dur(to, &j->p.timeout_ms) != 0) {
+        snprintf(msg, sizeof msg, "invalid parameter \"timeout\": cannot parse \"%s\" to a valid duration", to);
+        goto bad;
+    }
+    const char *lim = ig_http_param(req, "limit");
+    if (lim && *lim) {
+        char *end;
+        long l = strtol(lim, &end, 10);
+        if (*end || l < 0) {
+            snprintf(msg, sizeof msg, "invalid parameter \"limit\": cannot parse \"%s\" to a valid limit", lim);
+            goto bad;
+        }
+        j->p.limit = (size_t)l;
+    }
+    if (!range) {
+        const char *t = ig_http_param(req, "time");
+        int64_t ts = now_ms();
+        if (t && *t && ig_api_parse_time(t, &ts) != 0) {
+            snprintf(msg, sizeof msg, "invalid parameter \"time\": cannot parse \"%s\" to a valid timestamp", t);
+            goto bad;
+        }
+        j->p.start = j->p.end = ts;
+        j->p.step = 0;
+    } else {
+        const char *s = ig_http_param(req, "start"), *e = ig_http_param(req, "end"),
+                   *st_ = ig_http_param(req, "step");
+        if (!s || ig_api_parse_time(s, &j->p.start) != 0) {
+            snprintf(msg, sizeof msg, "invalid parameter \"start\": cannot parse \"%s\" to a valid timestamp", s ? s : "");
+            goto bad;
+        }
+        if (!e || ig_api_parse_time(e, &j->p.end) != 0) {
+            snprintf(msg, sizeof msg, "invalid parameter \"end\": cannot parse \"%s\" to a valid timestamp", e ? e : "");
+            goto bad;
+        }
+        if (j->p.end < j->p.start) {
+            snprintf(msg, sizeof msg, "invalid parameter \"end\": end timestamp must not be before start time");
+            goto bad;
+        }
+        if (!st_ || parse_dur(st_, &j->p.step) != 0) {
+            snprintf(msg, sizeof msg, "invalid parameter \"step\": cannot parse \"%s\" to a valid duration", st_ ? st_ : "");
+            goto bad;
+        }
+        if (j->p.step <= 0) {
+            snprintf(msg, sizeof msg, "zero or negative query resolution step widths are not accepted. Try a positive integer");
+            goto bad;
+        }
+        if ((j->p.end - j->p.start) / j->p.step > MAX_POINTS) {
+            snprintf(msg, sizeof msg, "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
+            goto bad;
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &j->queued);
+    if (ig_workers_submit(core->workers, IGNIS_LANE_QUERY, q_work, q_done, j) != 0) {
+        free(j->expr);
+        free(j);
+        reply_err(req, "unavailable", 503, "too many queries in flight");
+    }
+    return;
+bad:
+    free(j->expr);
+    free(j);
+    reply_err(req, "bad_data", 400, msg);
+}
+
+static void h_query(void *arg, struct ignis_http_req *req)
+{
+    run_query(arg, req, false);
+}
+
+static void h_query_range(void *arg, struct ignis_http_req *req)
+{
+    run_query(arg, req, true);
+}
+
+static void h_format_query(void *arg, struct ignis_http_req *req)
+{
+    const struct ignis_query_ops *qo;
+    void *qi;
+    if (!find_query(arg, &qo, &qi)) {
+        reply_err(req, "unavailable", 503, "no query plugin loaded");
+        return;
+    }
+    const char *expr = ig_http_param(req, "query");
+    char err[1024] = "";
+    char *out = expr ? qo->format(qi, expr, err, sizeof err) : NULL;
+    if (!out) {
+        char msg[1100];
+        snprintf(msg, sizeof msg, "invalid parameter \"query\": %s", err[0] ? err : "no expression found in input");
+        reply_err(req, "bad_data", 400, msg);
+        return;
+    }
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add_printf(b, "{\"status\":\"success\",\"data\":");
+    ig_json_cstr(b, out);
+    evbuffer_add(b, "}", 1);
+    free(out);
+    ig_http_reply(req, 200, JSON_CT, b);
+    evbuffer_free(b);
+}
+
+/* /api/v1/query_exemplars: exemplars of the series a selector picks in [start, end]. */
+struct ex_ctx {
+    struct evbuffer *b;
+    char last[4096];
+    bool any, open;
+};
+
+static void ex_one(void *arg, const struct ignis_label *ls, size_t n, const struct ignis_exemplar *e)
+{
+    struct ex_ctx *c = arg;
+    struct evbuffer *key = evbuffer_new();
+    ig_json_labels(key, ls, n);
+    size_t kl = evbuffer_get_length(key);
+    char *k = (char *)evbuffer_pullup(key, (ev_ssize_t)kl);
+    bool same = c->open && kl < sizeof c->last && strlen(c->last) == kl && memcmp(c->last, k, kl) == 0;
+    if (!same) {
+        if (c->open)
+            evbuffer_add(c->b, "]}", 2);
+        evbuffer_add_printf(c->b, "%s{\"seriesLabels\":", c->any ? "," : "");
+        evbuffer_add(c->b, k, kl);
+        evbuffer_add_printf(c->b, ",\"exemplars\":[");
+        snprintf(c->last, sizeof c->last, "%.*s", (int)kl, k);
+        c->open = true;
+        c->any = true;
+    } else {
+        evbuffer_add(c->b, ",", 1);
+    }
+    evbuffer_add_printf(c->b, "{\"labels\":");
+    ig_json_labels(c->b, e->labels, e->nlabels);
+    evbuffer_add_printf(c->b, ",\"value\":");
+    ig_json_value(c->b, e->value);
+    evbuffer_add_printf(c->b, ",\"timestamp\":");
+    json_ts(c->b, e->t);
+    evbuffer_add(c->b, "}", 1);
+    evbuffer_free(key);
+}
+
+static void h_query_exemplars(void *arg, struct ignis_http_req *req)
+{
+    struct ig_core *core = arg;
+    struct ig_instance *st = ig_instances_find(core, IGNIS_PLUGIN_STORAGE, NULL);
+    const char *expr = ig_http_param(req, "query");
+    int64_t start = IG_API_MIN_TIME, end = IG_API_MAX_TIME;
+    const char *s = ig_http_param(req, "start"), *e = ig_http_param(req, "end");
+    if ((s && *s && ig_api_parse_time(s, &start) != 0) || (e && *e && ig_api_parse_time(e, &end) != 0)) {
+        reply_err(req, "bad_data", 400, "invalid parameter \"start\" or \"end\"");
+        return;
+    }
+    struct ignis_selector sel = {0};
+    char err[512];
+    if (!expr || ignis_selector_parse(expr, strlen(expr), &sel, err, sizeof err) != 0) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "invalid parameter \"query\": %s", expr ? err : "no expression found in input");
+        reply_err(req, "bad_data", 400, msg);
+        return;
+    }
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add_printf(b, "{\"status\":\"success\",\"data\":[");
+    const struct ignis_storage_ops *so = st ? st->plugin->desc->ops : NULL;
+    struct ex_ctx c = {.b = b};
+    if (so && IGNIS_HAS(so, exemplars))
+        so->exemplars(st->inst, sel.matchers, sel.n, start, end, ex_one, &c);
+    if (c.open)
+        evbuffer_add(b, "]}", 2);
+    evbuffer_add(b, "]}", 2);
+    ignis_selector_free(&sel);
+    ig_http_reply(req, 200, JSON_CT, b);
+    evbuffer_free(b);
+}
+
+/* ---- status ------------------------------------------------------------------------- */
+
+static void reply_data(struct ignis_http_req *req, struct evbuffer *data)
+{
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add_printf(b, "{\"status\":\"success\",\"data\":");
+    evbuffer_add_buffer(b, data);
+    evbuffer_add(b, "}", 1);
+    ig_http_reply(req, 200, JSON_CT, b);
+    evbuffer_free(b);
+}
+
+static void h_buildinfo(void *arg, struct ignis_http_req *req)
+{
+    (void)arg;
+    struct evbuffer *d = evbuffer_new();
+    evbuffer_add_printf(d, "{\"version\":\"%s\",\"revision\":\"\",\"branch\":\"\",\"buildUser\":\"\","
+                           "\"buildDate\":\"\",\"goVersion\":\"\"}", PACKAGE_VERSION);
+    reply_data(req, d);
+    evbuffer_free(d);
+}
+
+static void h_runtimeinfo(void *arg, struct ignis_http_req *req)
+{
+    struct ig_core *core = arg;
+    struct evbuffer *d = evbuffer_new();
+    char cwd[4096] = "";
+    if (!getcwd(cwd, sizeof cwd))
+        cwd[0] = '\0';
+    evbuffer_add_printf(d, "{\"startTime\":");
+    ig_json_time(d, start_ms);
+    evbuffer_add_printf(d, ",\"CWD\":");
+    ig_json_cstr(d, cwd);
+    evbuffer_add_printf(d, ",\"reloadConfigSuccess\":%s,\"lastConfigTime\":",
+                        core->cfg.root ? "true" : "false");
+    ig_json_time(d, start_ms);
+    evbuffer_add_printf(d, ",\"corruptionCount\":0,\"goroutineCount\":0,\"GOMAXPROCS\":%ld,"
+                           "\"GOMEMLIMIT\":0,\"GOGC\":\"\",\"GODEBUG\":\"\",\"storageRetention\":",
+                        sysconf(_SC_NPROCESSORS_ONLN));
+    struct ig_instance *st = ig_instances_find(core, IGNIS_PLUGIN_STORAGE, NULL);
+    char ret[64] = "";
+    for (size_t i = 0; st && i < core->cfg.ninstances; i++) {
+        const struct ig_config_instance *ci = &core->cfg.instances[i];
+        if (ci->kind == IGNIS_PLUGIN_STORAGE && strcmp(ci->name, st->name) == 0 &&
+            ignis_config_row(ci->cfg, "retention_time"))
+            ignis_format_duration(ignis_config_duration_ms(ci->cfg, "retention_time"), ret, sizeof ret);
+    }
+    ig_json_cstr(d, ret);
+    evbuffer_add(d, "}", 1);
+    reply_data(req, d);
+    evbuffer_free(d);
+}
+
+static void h_flags(void *arg, struct ignis_http_req *req)
+{
+    struct ig_core *core = arg;
+    const struct ig_flags *f = &core->flags;
+    const struct ig_config *c = &core->cfg;
+    char buf[64];
+    struct evbuffer *d = evbuffer_new();
+    evbuffer_add(d, "{", 1);
+#define FLAG(name, val)                                                                    \
+    do {                                                                                   \
+        evbuffer_add_printf(d, "%s\"" name "\":", evbuffer_get_length(d) > 1 ? "," : "");  \
+        ig_json_cstr(d, val);                                                              \
+    } while (0)
+    FLAG("config.file", f->config_file);
+    FLAG("web.listen-address", c->listen_address);
+    FLAG("web.external-url", c->external_url);
+    FLAG("web.route-prefix", c->route_prefix);
+    FLAG("web.enable-lifecycle", c->enable_lifecycle ? "true" : "false");
+    FLAG("web.enable-admin-api", c->enable_admin_api ? "true" : "false");
+    ignis_format_duration(c->query_timeout_ms, buf, sizeof buf);
+    FLAG("query.timeout", buf);
+    ignis_format_duration(c->query_lookback_ms, buf, sizeof buf);
+    FLAG("query.lookback-delta", buf);
+    snprintf(buf, sizeof buf, "%lld", (long long)c->query_max_samples);
+    FLAG("query.max-samples", buf);
+    snprintf(buf, sizeof buf, "%lld", (long long)c->query_max_concurrency);
+    FLAG("query.max-concurrency", buf);
+    FLAG("storage.tsdb.path", f->tsdb_path);
+    FLAG("storage.tsdb.retention.time", f->retention_time);
+    FLAG("storage.tsdb.retention.size", f->retention_size);
+    FLAG("log.level", c->log_level);
+    FLAG("log.format", c->log_format);
+#undef FLAG
+    evbuffer_add(d, "}", 1);
+    reply_data(req, d);
+    evbuffer_free(d);
+}
+
+/* The config in force, printed in its own syntax with every setting (defaults too) and
+ * secrets shown as "<secret>", as the "yaml" member Prometheus returns. */
+static void print_view(struct evbuffer *b, const struct ignis_config *c, int indent);
+
+static void print_value(struct evbuffer *b, const struct ignis_config *c,
+                        const struct ignis_option *row, int indent)
+{
+    char buf[64];
+    switch (row->type) {
+    case IGNIS_OPT_STRING: {
+        const char *s = ignis_config_string(c, row->name);
+        evbuffer_add_printf(b, "\"");
+        for (const char *p = s ? s : ""; *p; p++)
+            evbuffer_add_printf(b, (*p == '"' || *p == '\\') ? "\\%c" : "%c", *p);
+        evbuffer_add_printf(b, "\"");
+        break;
+    }
+    case IGNIS_OPT_SECRET:
+        evbuffer_add_printf(b, "\"<secret>\"");
+        break;
+    case IGNIS_OPT_INT: evbuffer_add_printf(b, "%lld", (long long)ignis_config_int(c, row->name)); break;
+    case IGNIS_OPT_FLOAT: evbuffer_add_printf(b, "%g", ignis_config_float(c, row->name)); break;
+    case IGNIS_OPT_BOOL: evbuffer_add_printf(b, "%s", ignis_config_bool(c, row->name) ? "true" : "false"); break;
+    case IGNIS_OPT_DURATION:
+        ignis_format_duration(ignis_config_duration_ms(c, row->name), buf, sizeof buf);
+        evbuffer_add_printf(b, "\"%s\"", buf);
+        break;
+    case IGNIS_OPT_SIZE: evbuffer_add_printf(b, "%llu", (unsigned long long)ignis_config_size(c, row->name)); break;
+    case IGNIS_OPT_REGEX: {
+        const struct ignis_regex *re = ignis_config_regex(c, row->name);
+        evbuffer_add_printf(b, "\"");
+        for (const char *p = re ? ignis_regex_source(re) : ""; *p; p++)
+            evbuffer_add_printf(b, (*p == '"' || *p == '\\') ? "\\%c" : "%c", *p);
+        evbuffer_add_printf(b, "\"");
+        break;
+    }
+    case IGNIS_OPT_STRINGS: {
+        size_t n = ignis_config_count(c, row->name);
+        evbuffer_add_printf(b, "[");
+        for (size_t i = 0; i < n; i++)
+            evbuffer_add_printf(b, "%s\"%s\"", i ? ", " : " ", ignis_config_string_at(c, row->name, i));
+        evbuffer_add_printf(b, "%s]", n ? " " : "");
+        break;
+    }
+    case IGNIS_OPT_LABELS: {
+        size_t n = ignis_config_count(c, row->name);
+        evbuffer_add_printf(b, "(");
+        for (size_t i = 0; i < n; i++) {
+            struct ignis_label l;
+            ignis_config_label_at(c, row->name, i, &l);
+            evbuffer_add_printf(b, "%s{ name = \"%.*s\"; value = \"%.*s\"; }", i ? ", " : " ",
+                                (int)l.name_len, l.name, (int)l.value_len, l.value);
+        }
+        evbuffer_add_printf(b, "%s)", n ? " " : "");
+        break;
+    }
+    case IGNIS_OPT_GROUP:
+        evbuffer_add_printf(b, "{\n");
+        print_view(b, ignis_config_group(c, row->name), indent + 2);
+        evbuffer_add_printf(b, "%*s}", indent, "");
+        break;
+    case IGNIS_OPT_LIST: {
+        size_t n = ignis_config_count(c, row->name);
+        evbuffer_add_printf(b, "(");
+        for (size_t i = 0; i < n; i++) {
+            evbuffer_add_printf(b, "%s\n%*s{\n", i ? "," : "", indent + 2, "");
+            print_view(b, ignis_config_at(c, row->name, i), indent + 4);
+            evbuffer_add_printf(b, "%*s}", indent + 2, "");
+        }
+        evbuffer_add_printf(b, "%s)", n ? "\n" : "");
+        if (n)
+            evbuffer_add_printf(b, "%*s", 0, "");
+        break;
+    }
+    default:
+        evbuffer_add_printf(b, "{ }");
+    }
+}
+
+static void print_view(struct evbuffer *b, const struct ignis_config *c, int indent)
+{
+    const struct ignis_option *rows = c ? ignis_config_schema(c) : NULL;
+    for (size_t i = 0; rows && rows[i].name; i++) {
+        const struct ignis_option *row = &rows[i];
+        bool optional = !row->def && row->type != IGNIS_OPT_GROUP && row->type != IGNIS_OPT_LIST &&
+                        row->type != IGNIS_OPT_STRINGS && row->type != IGNIS_OPT_LABELS;
+        if (optional && !ignis_config_is_set(c, row->name))
+            continue;
+        evbuffer_add_printf(b, "%*s%s = ", indent, "", row->name);
+        print_value(b, c, row, indent);
+        evbuffer_add_printf(b, ";\n");
+    }
+}
+
+static void h_config(void *arg, struct ignis_http_req *req)
+{
+    struct ig_core *core = arg;
+    struct evbuffer *text = evbuffer_new(), *d = evbuffer_new();
+    print_view(text, core->cfg.root, 0);
+    size_t n = evbuffer_get_length(text);
+    evbuffer_add_printf(d, "{\"yaml\":");
+    ig_json_str(d, (const char *)evbuffer_pullup(text, (ev_ssize_t)n), n);
+    evbuffer_add(d, "}", 1);
+    reply_data(req, d);
+    evbuffer_free(text);
+    evbuffer_free(d);
+}
+
+int ig_api_query_routes(struct ig_core *core, struct ig_http *http, char *err, size_t errlen)
+{
+    start_ms = now_ms();
+    const unsigned GP = IGNIS_HTTP_GET | IGNIS_HTTP_POST;
+    const struct {
+        unsigned m;
+        const char *path;
+        ignis_http_handler fn;
+    } routes[] = {
+        {GP, "/api/v1/query", h_query},
+        {GP, "/api/v1/query_range", h_query_range},
+        {GP, "/api/v1/format_query", h_format_query},
+        {GP, "/api/v1/query_exemplars", h_query_exemplars},
+        {IGNIS_HTTP_GET, "/api/v1/status/buildinfo", h_buildinfo},
+        {IGNIS_HTTP_GET, "/api/v1/status/runtimeinfo", h_runtimeinfo},
+        {IGNIS_HTTP_GET, "/api/v1/status/flags", h_flags},
+        {IGNIS_HTTP_GET, "/api/v1/status/config", h_config},
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (ig_http_route(http, routes[i].m, routes[i].path, routes[i].fn, core, core) != 0) {
+            snprintf(err, errlen, "cannot add route %s", routes[i].path);
+            return -1;
+        }
+    return 0;
+}

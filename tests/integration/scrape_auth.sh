@@ -1,0 +1,60 @@
+#!/bin/bash
+# tests/integration/scrape_auth.sh — scrape requests carry basic_auth (password inline or
+# from password_file) and authorization (credentials inline or from a file) as configured;
+# a target that refuses them is down with the HTTP status in its last error.
+. "$top_srcdir/tests/lib.sh"
+BODIES="$top_srcdir/tests/data/bodies"
+
+start_static() { # start_static AUTH -> port
+    "$top_builddir/tests/tools/static_server" "$BODIES" "$1" >"$TMP/s.$2" 2>/dev/null &
+    STARTED_PIDS="$STARTED_PIDS $!"
+    for i in $(seq 1 50); do [ -s "$TMP/s.$2" ] && break; sleep 0.1; done
+    cat "$TMP/s.$2"
+}
+# "Basic " + base64("alice:s3cret")
+bport=$(start_static "Basic YWxpY2U6czNjcmV0" b)
+tport=$(start_static "Bearer tok-123" t)
+printf 's3cret\n' >"$TMP/pw"
+printf 'tok-123\n' >"$TMP/cred"
+cat >"$TMP/ignis.conf" <<CONF
+global = { scrape_interval = "1s"; scrape_timeout = "1s"; };
+plugins = { path = [ "$PLUGINS_BUILD" ]; load = [ "mem" ]; };
+storage = { mem = { }; };
+scrape_configs = (
+  { job_name = "basic"; metrics_path = "/alertmanager.prom.txt";
+    basic_auth = { username = "alice"; password = "s3cret"; };
+    static_configs = ( { targets = [ "127.0.0.1:$bport" ]; } ); },
+  { job_name = "basic_file"; metrics_path = "/alertmanager.prom.txt";
+    basic_auth = { username = "alice"; password_file = "$TMP/pw"; };
+    static_configs = ( { targets = [ "127.0.0.1:$bport" ]; } ); },
+  { job_name = "basic_wrong"; metrics_path = "/alertmanager.prom.txt";
+    basic_auth = { username = "alice"; password = "nope"; };
+    static_configs = ( { targets = [ "127.0.0.1:$bport" ]; } ); },
+  { job_name = "bearer"; metrics_path = "/alertmanager.prom.txt";
+    authorization = { credentials = "tok-123"; };
+    static_configs = ( { targets = [ "127.0.0.1:$tport" ]; } ); },
+  { job_name = "bearer_file"; metrics_path = "/alertmanager.prom.txt";
+    authorization = { type = "Bearer"; credentials_file = "$TMP/cred"; };
+    static_configs = ( { targets = [ "127.0.0.1:$tport" ]; } ); },
+  { job_name = "none"; metrics_path = "/alertmanager.prom.txt";
+    static_configs = ( { targets = [ "127.0.0.1:$tport" ]; } ); }
+);
+CONF
+start_ignisd ig "$TMP/ignis.conf"
+wait_ready "$IGNIS_ADDR"
+health() {
+    curl -s "http://$IGNIS_ADDR/api/v1/targets?scrapePool=$1" | grep -o '"health":"[a-z]*"' | cut -d'"' -f4
+}
+for i in $(seq 1 100); do
+    [ "$(health basic)" = up ] && [ "$(health none)" = down ] && [ "$(health bearer_file)" = up ] && break
+    sleep 0.1
+done
+for j in basic basic_file bearer bearer_file; do
+    assert_eq "$(health $j)" up "job $j"
+done
+for j in basic_wrong none; do
+    assert_eq "$(health $j)" down "job $j"
+    curl -s "http://$IGNIS_ADDR/api/v1/targets?scrapePool=$j" | grep -q '"lastError":"server returned HTTP status 401' ||
+        fail "job $j: the last error does not give the status"
+done
+pass "basic_auth and authorization, inline and from files; refused scrapes are down with their status"
