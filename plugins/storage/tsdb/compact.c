@@ -40,7 +40,7 @@ static int cmp_dblock_time(const void *a, const void *b)
     return strcmp(x->b.meta.ulid.s, y->b.meta.ulid.s);
 }
 
-static int list_block(struct db *db, const char *ulid, char *err, size_t errlen)
+int db_list_block(struct db *db, const char *ulid, char *err, size_t errlen)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", db->dir, ulid);
@@ -79,10 +79,18 @@ int64_t db_blocks_maxt(struct db *db)
     return m;
 }
 
-/* Re-encodes the samples of a chunk that fall in [a, b) (a chunk that straddles the range,
- * as one replayed from another writer may). Appends the result to out. */
+static bool deleted(const struct tombstone *st, size_t n, int64_t t)
+{
+    for (size_t i = 0; i < n; i++)
+        if (st[i].mint <= t && t <= st[i].maxt)
+            return true;
+    return false;
+}
+
+/* Re-encodes the samples of a chunk that fall in [a, b) and are not deleted (a chunk that
+ * straddles the range, as one replayed from another writer may, or one with tombstones). */
 static int clip_chunk(const struct head_chunk_view *c, int64_t a, int64_t b,
-                      struct xor_enc *enc, bool *have)
+                      const struct tombstone *st, size_t nst, struct xor_enc *enc, bool *have)
 {
     struct xor_it it;
     if (xor_it_init(&it, c->data, c->len) < 0)
@@ -94,7 +102,7 @@ static int clip_chunk(const struct head_chunk_view *c, int64_t a, int64_t b,
     if (xor_enc_init(enc, 256, 0) < 0)
         return -1;
     while ((k = xor_it_next(&it, &t, &v)) == 1)
-        if (t >= a && t < b) {
+        if (t >= a && t < b && !deleted(st, nst, t)) {
             if (xor_enc_append(enc, t, v) < 0)
                 return -1;
             *have = true;
@@ -104,6 +112,12 @@ static int clip_chunk(const struct head_chunk_view *c, int64_t a, int64_t b,
 
 int db_persist_head(struct db *db, int64_t a, int64_t b, bool *written, char *err,
                     size_t errlen)
+{
+    return db_persist_head_to(db, db->dir, true, a, b, written, NULL, err, errlen);
+}
+
+int db_persist_head_to(struct db *db, const char *parent, bool list, int64_t a, int64_t b,
+                       bool *written, struct ulid *out, char *err, size_t errlen)
 {
     *written = false;
     struct plist refs;
@@ -126,7 +140,7 @@ int db_persist_head(struct db *db, int64_t a, int64_t b, bool *written, char *er
     symset_finish(&sy);
     struct block_writer w;
     if (rc == 0)
-        rc = blockw_open(&w, db->dir, a, b, err, errlen);
+        rc = blockw_open(&w, parent, a, b, err, errlen);
     bool open = rc == 0;
     if (rc == 0)
         rc = blockw_symbols(&w, sy.v, sy.n, err, errlen);
@@ -155,14 +169,14 @@ int db_persist_head(struct db *db, int64_t a, int64_t b, bool *written, char *er
             const struct head_chunk_view *hc = &v.chks[c];
             if (hc->encoding != TSDB_ENC_XOR)
                 continue;
-            if (hc->mint >= a && hc->maxt < b) {
+            if (hc->mint >= a && hc->maxt < b && !v.nstones) {
                 rc_arr[nc++] = (struct raw_chunk){hc->encoding, hc->data, hc->len, hc->mint,
                                                   hc->maxt, xor_num_samples(hc->data, hc->len)};
                 continue;
             }
             bool have;
             struct xor_enc *e = &encs[nencs++];
-            if (clip_chunk(hc, a, b, e, &have) < 0) {
+            if (clip_chunk(hc, a, b, v.stones, v.nstones, e, &have) < 0) {
                 rc = tsdb_errf(err, errlen, -1, "corrupt head chunk");
                 break;
             }
@@ -188,10 +202,13 @@ int db_persist_head(struct db *db, int64_t a, int64_t b, bool *written, char *er
         else
             blockw_abort(&w);
     }
-    if (rc == 0)
-        rc = list_block(db, u.s, err, errlen);
-    if (rc == 0)
+    if (rc == 0 && list)
+        rc = db_list_block(db, u.s, err, errlen);
+    if (rc == 0) {
         *written = true;
+        if (out)
+            *out = u;
+    }
     free(rc_arr);
     free(encs);
     symset_free(&sy);
@@ -296,6 +313,9 @@ static int64_t align_down(int64_t t, int64_t range)
     return q * range;
 }
 
+static int compact_locked(struct db *db, int64_t retention_ms, uint64_t max_bytes,
+                          struct db_compact_stats *st, char *err, size_t errlen);
+
 int db_compact(struct db *db, int64_t retention_ms, uint64_t max_bytes,
                struct db_compact_stats *st, char *err, size_t errlen)
 {
@@ -303,6 +323,15 @@ int db_compact(struct db *db, int64_t retention_ms, uint64_t max_bytes,
     if (!st)
         st = &dummy;
     memset(st, 0, sizeof *st);
+    pthread_mutex_lock(&db->admin_mu);
+    int rc = compact_locked(db, retention_ms, max_bytes, st, err, errlen);
+    pthread_mutex_unlock(&db->admin_mu);
+    return rc;
+}
+
+static int compact_locked(struct db *db, int64_t retention_ms, uint64_t max_bytes,
+                          struct db_compact_stats *st, char *err, size_t errlen)
+{
     int64_t range = head_chunk_range(db->head);
     for (;;) {
         int64_t mint = head_min_time(db->head), maxt = head_max_time(db->head);

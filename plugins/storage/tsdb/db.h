@@ -27,6 +27,7 @@ struct db {
     struct dblock **blocks; /* sorted by min_time */
     size_t nblocks;
     size_t nqueriers;       /* open queriers (guarded by mu): head chunk files stay */
+    pthread_mutex_t admin_mu; /* serialises deletion, cleaning, snapshots and compaction */
     void (*log)(void *arg, int level, const char *msg);
     void *log_arg;
 };
@@ -39,6 +40,24 @@ struct db_compact_stats {
  * range held nothing (no block). */
 int db_persist_head(struct db *db, int64_t a, int64_t b, bool *written, char *err,
                     size_t errlen);
+/* The same into another parent directory (snapshots); list: add it to db's blocks. */
+int db_persist_head_to(struct db *db, const char *parent, bool list, int64_t a, int64_t b,
+                       bool *written, struct ulid *out, char *err, size_t errlen);
+/* Opens block dir/ulid and adds it to the list. */
+int db_list_block(struct db *db, const char *ulid, char *err, size_t errlen);
+
+/* Deletes [mint, maxt] of the series matching every matcher: tombstones in the head (WAL)
+ * and in every block that holds such series (its tombstones file rewritten, the block
+ * reopened). Returns 0 or an IGNIS_E_* code. */
+int db_delete(struct db *db, const struct ignis_matcher *ms, size_t n, int64_t mint,
+              int64_t maxt, char *err, size_t errlen);
+/* Rewrites every block that has tombstones without the deleted samples. */
+int db_clean_tombstones(struct db *db, char *err, size_t errlen);
+/* Hard-links every block (copies where links fail) and, unless skip_head, writes the head
+ * as a block, all under dir/<name>; name is "<UTC time>-<random hex>". */
+int db_snapshot(struct db *db, const char *dir, bool skip_head, char *name, size_t namelen,
+                char *err, size_t errlen);
+
 /* One cycle of background work: while the head spans more than 1.5 chunk ranges, persist
  * its oldest range as a block and truncate the head; then apply retention (retention_ms 0:
  * none; max_bytes 0: none) to the blocks. */

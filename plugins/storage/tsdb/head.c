@@ -161,6 +161,9 @@ struct head {
     struct u64map values;    /* name -> struct plist * of value ids */
     struct plist all;
 
+    /* deleted intervals by series ref (write lock to change) */
+    struct tombstones stones;
+
     /* stats */
     struct head_stats st;
 };
@@ -955,9 +958,19 @@ static int replay_record(struct replay *r, const uint8_t *rec, size_t len)
                 h->st.replayed_samples++;
         }
         return 0;
+    case REC_TOMBSTONES:
+        if (rec_decode_tombstones(rec, len, &r->d) < 0)
+            return -1;
+        for (size_t i = 0; i < r->d.nstones; i++) {
+            const struct rec_stone *x = &r->d.stones[i];
+            struct series *s = replay_ref(r, x->ref);
+            if (s && tombstones_add(&h->stones, s->id, x->mint, x->maxt) < 0)
+                return -2;
+        }
+        tombstones_normalize(&h->stones);
+        return 0;
     default:
-        /* Tombstones, exemplars, markers, metadata, histograms: not kept by the head
-         * yet. */
+        /* Exemplars, markers, metadata, histograms: not kept by the head yet. */
         return 0;
     }
 }
@@ -1143,6 +1156,7 @@ void head_close(struct head *h)
                 plist_free(h->values.vals[i]);
     u64map_free(&h->values, true);
     plist_free(&h->all);
+    tombstones_free(&h->stones);
     pthread_rwlock_destroy(&h->lock);
     pthread_mutex_destroy(&h->wal_mu);
     free(h->dir);
@@ -1160,6 +1174,43 @@ void head_stats(struct head *h, struct head_stats *st)
             chunks += h->by_id[i]->nmm + (h->by_id[i]->open != NULL);
     st->chunks = chunks;
     pthread_rwlock_unlock(&h->lock);
+}
+
+/* ---- deletion --------------------------------------------------------------------------- */
+
+int head_delete(struct head *h, const uint64_t *refs, size_t n, int64_t mint, int64_t maxt,
+                char *err, size_t errlen)
+{
+    if (!n)
+        return 0;
+    if (h->wal) {
+        struct rec_stone *rs = malloc(n * sizeof *rs);
+        if (!rs)
+            return tsdb_errf(err, errlen, -1, "out of memory");
+        for (size_t i = 0; i < n; i++)
+            rs[i] = (struct rec_stone){refs[i], mint, maxt};
+        struct ebuf b;
+        ebuf_init(&b, 0);
+        rec_encode_tombstones(&b, rs, n);
+        free(rs);
+        pthread_mutex_lock(&h->wal_mu);
+        int rc = b.err ? tsdb_errf(err, errlen, -1, "out of memory")
+                       : wal_log(h->wal, b.p, b.len, err, errlen);
+        if (rc == 0)
+            rc = wal_flush(h->wal, err, errlen);
+        pthread_mutex_unlock(&h->wal_mu);
+        ebuf_free(&b);
+        if (rc < 0)
+            return -1;
+    }
+    pthread_rwlock_wrlock(&h->lock);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (series_by_id(h, refs[i]))
+            rc = tombstones_add(&h->stones, refs[i], mint, maxt);
+    tombstones_normalize(&h->stones);
+    pthread_rwlock_unlock(&h->lock);
+    return rc < 0 ? tsdb_errf(err, errlen, -1, "out of memory") : 0;
 }
 
 /* ---- truncation ------------------------------------------------------------------------ */
@@ -1296,6 +1347,13 @@ int head_truncate(struct head *h, int64_t mint, bool delete_files,
     }
     if (removed)
         gc_postings(h);
+    {
+        size_t k = 0;
+        for (size_t i = 0; i < h->stones.n; i++)
+            if (h->stones.v[i].maxt >= mint && series_by_id(h, h->stones.v[i].ref))
+                h->stones.v[k++] = h->stones.v[i];
+        h->stones.n = k;
+    }
     h->st.mint = newmin;
     if (newmin == INT64_MAX)
         h->st.maxt = INT64_MIN;
@@ -1515,6 +1573,21 @@ int head_series(struct head *h, uint64_t ref, int64_t mint, int64_t maxt,
         c->maxt = m->maxt;
         v->nchks++;
     }
+    size_t nst;
+    const struct tombstone *st = tombstones_of(&h->stones, ref, &nst);
+    v->nstones = 0;
+    if (nst > v->stones_cap) {
+        struct tombstone *ns = realloc(v->stones, nst * sizeof *ns);
+        if (!ns) {
+            rc = IGNIS_E_NOMEM;
+            goto out;
+        }
+        v->stones = ns;
+        v->stones_cap = nst;
+    }
+    if (nst)
+        memcpy(v->stones, st, nst * sizeof *st);
+    v->nstones = nst;
     if (s->open && s->open_mint <= maxt && s->max_t >= mint) {
         size_t len;
         const uint8_t *b = xor_enc_bytes(s->open, &len);
@@ -1538,6 +1611,7 @@ out:
 
 void head_series_view_free(struct head_series_view *v)
 {
+    free(v->stones);
     free(v->ls);
     free(v->chks);
     free(v->open);

@@ -74,6 +74,13 @@ int head_app_add_ref(struct head_app *a, uint64_t ref, int64_t t, double v);
 int head_app_commit(struct head_app *a, char *err, size_t errlen);
 void head_app_rollback(struct head_app *a);
 
+/* ---- deletion ---- */
+
+/* Deletes [mint, maxt] of the given series (refs): logged to the WAL as a tombstones record,
+ * applied by readers and by compaction. */
+int head_delete(struct head *h, const uint64_t *refs, size_t n, int64_t mint, int64_t maxt,
+                char *err, size_t errlen);
+
 /* ---- truncation ---- */
 
 struct head_truncate_stats {
@@ -115,6 +122,8 @@ struct head_series_view {
     size_t nchks, chks_cap;
     uint8_t *open;             /* copy of the open chunk's bytes */
     size_t open_cap;
+    struct tombstone *stones;  /* deleted intervals of the series (copies) */
+    size_t nstones, stones_cap;
 };
 
 /* The refs of series matching every matcher (n may be 0: all series) that have samples

@@ -16,7 +16,8 @@ plugins_storage_tsdb_libtsdb_la_SOURCES = \
 	plugins/storage/tsdb/postings.h plugins/storage/tsdb/postings.c \
 	plugins/storage/tsdb/hchunks.h plugins/storage/tsdb/hchunks.c \
 	plugins/storage/tsdb/head.h plugins/storage/tsdb/head.c \
-	plugins/storage/tsdb/db.h plugins/storage/tsdb/querier.c plugins/storage/tsdb/compact.c
+	plugins/storage/tsdb/db.h plugins/storage/tsdb/querier.c plugins/storage/tsdb/compact.c \
+	plugins/storage/tsdb/admin.c
 plugins_storage_tsdb_libtsdb_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SNAPPY_CFLAGS) \
 	$(ZSTD_CFLAGS) $(XXHASH_CFLAGS)
 plugins_storage_tsdb_libtsdb_la_LIBADD = sdk/libignis.la $(JANSSON_LIBS) $(SNAPPY_LIBS) \
@@ -107,3 +108,6 @@ tests_bench_bench_tsdb_SOURCES = tests/bench/bench_tsdb.c tests/unit/testhost.c 
 	tests/unit/testhost.h
 tests_bench_bench_tsdb_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 tests_bench_bench_tsdb_LDADD = sdk/libignis.la $(LIBEVENT_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
+
+TESTS += tests/integration/tsdb_ignisd.sh
+EXTRA_DIST += tests/integration/tsdb_ignisd.sh

@@ -9,9 +9,11 @@
  * truncates the head and applies retention (compact.c). A lock file keeps a second process
  * off the directory.
  *
- * Not offered yet (documented return codes): native histograms, exemplars, snapshots,
- * deletion (IGNIS_E_NOTSUP); blocks are not merged into larger ones yet. append_start_ts
- * checks the ref and keeps nothing. */
+ * Deletion, cleaning tombstones and snapshots are admin.c's.
+ *
+ * Not offered yet (documented return codes): native histograms and exemplars
+ * (IGNIS_E_NOTSUP); blocks are not merged into larger ones yet. append_start_ts checks the
+ * ref and keeps nothing. */
 #define _GNU_SOURCE
 #include "chunkenc.h"
 #include "db.h"
@@ -272,6 +274,7 @@ static int create(const struct ignis_host *host, const struct ignis_config *cfg,
     pthread_mutex_init(&db->bg_mu, NULL);
     pthread_cond_init(&db->bg_cv, NULL);
     pthread_mutex_init(&db->db.mu, NULL);
+    pthread_mutex_init(&db->db.admin_mu, NULL);
     db->db.dir = db->path;
     db->db.log = host ? head_logger : NULL;
     db->db.log_arg = db;
@@ -320,6 +323,7 @@ fail:
     if (db->lock_fd >= 0)
         close(db->lock_fd);
     pthread_mutex_destroy(&db->db.mu);
+    pthread_mutex_destroy(&db->db.admin_mu);
     pthread_cond_destroy(&db->bg_cv);
     pthread_mutex_destroy(&db->bg_mu);
     pthread_mutex_destroy(&db->meta_mu);
@@ -359,6 +363,7 @@ static void destroy(void *instance)
     pthread_mutex_unlock(&db->bg_mu);
     db_close_blocks(&db->db);
     pthread_mutex_destroy(&db->db.mu);
+    pthread_mutex_destroy(&db->db.admin_mu);
     head_close(db->head);
     if (db->lock_fd >= 0)
         close(db->lock_fd);
@@ -633,18 +638,33 @@ static int stats(void *instance, struct ignis_storage_stats *st)
 
 static int snapshot(void *instance, const char *dir, bool skip_head, char *name, size_t namelen)
 {
-    return IGNIS_E_NOTSUP;
+    struct tsdb *db = instance;
+    char err[512];
+    int rc = db_snapshot(&db->db, dir, skip_head, name, namelen, err, sizeof err);
+    if (rc)
+        db->host->log(db->host, IGNIS_LOG_ERROR, "snapshot failed: %s", err);
+    return rc;
 }
 
 static int delete_series(void *instance, const struct ignis_matcher *ms, size_t n, int64_t mint,
                          int64_t maxt)
 {
-    return IGNIS_E_NOTSUP;
+    struct tsdb *db = instance;
+    char err[512];
+    int rc = db_delete(&db->db, ms, n, mint, maxt, err, sizeof err);
+    if (rc)
+        db->host->log(db->host, IGNIS_LOG_ERROR, "delete series failed: %s", err);
+    return rc;
 }
 
 static int clean_tombstones(void *instance)
 {
-    return IGNIS_E_NOTSUP;
+    struct tsdb *db = instance;
+    char err[512];
+    int rc = db_clean_tombstones(&db->db, err, sizeof err);
+    if (rc)
+        db->host->log(db->host, IGNIS_LOG_ERROR, "clean tombstones failed: %s", err);
+    return rc;
 }
 
 static int exemplars(void *instance, const struct ignis_matcher *ms, size_t n, int64_t mint,

@@ -605,10 +605,13 @@ int dbset_next(struct dbset *s, const struct ignis_label **ls, size_t *nls, uint
                 head_ref = mb->id;
                 if (head_series(q->db->head, mb->id, q->mint, q->maxt, &s->hv) != 0)
                     continue;
+                if (s->hv.nstones)
+                    complex = true;
                 for (size_t c = 0; c < s->hv.nchks; c++) {
                     const struct head_chunk_view *h = &s->hv.chks[c];
                     if (push_chunk(s, (struct xchunk){h->data, h->len, h->mint, h->maxt,
-                                                      h->encoding, NULL, 0}) < 0)
+                                                      h->encoding, s->hv.stones,
+                                                      s->hv.nstones}) < 0)
                         return IGNIS_E_NOMEM;
                 }
                 continue;

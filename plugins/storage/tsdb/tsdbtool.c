@@ -985,6 +985,7 @@ static int cmd_db_dump(int argc, char **argv)
     char err[512];
     struct db db = {.dir = argv[1], .log = tool_log};
     pthread_mutex_init(&db.mu, NULL);
+    pthread_mutex_init(&db.admin_mu, NULL);
     struct head_opts o = {.dir = argv[1], .log = tool_log};
     if (head_open(&db.head, &o, err, sizeof err) < 0 ||
         db_load_blocks(&db, err, sizeof err) < 0) {
@@ -1036,6 +1037,7 @@ static int cmd_db_compact(int argc, char **argv)
     char err[512];
     struct db db = {.dir = argv[1], .log = tool_log};
     pthread_mutex_init(&db.mu, NULL);
+    pthread_mutex_init(&db.admin_mu, NULL);
     if (db_load_blocks(&db, err, sizeof err) < 0) {
         fprintf(stderr, "%s\n", err);
         return 1;
@@ -1058,6 +1060,46 @@ static int cmd_db_compact(int argc, char **argv)
     head_close(db.head);
     pthread_mutex_destroy(&db.mu);
     return rc < 0 ? 1 : 0;
+}
+
+/* Deletes [MINT, MAXT] of the series a selector matches, as the admin API does: WAL
+ * tombstones for the head, tombstones files for blocks. CLEAN: then rewrite the blocks. */
+static int cmd_db_delete(int argc, char **argv)
+{
+    if (argc < 5) {
+        fprintf(stderr, "usage: db-delete DIR SELECTOR MINT MAXT [clean]\n");
+        return 2;
+    }
+    char err[512];
+    struct ignis_selector sel;
+    if (ignis_selector_parse(argv[2], strlen(argv[2]), &sel, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    }
+    struct db db = {.dir = argv[1], .log = tool_log};
+    pthread_mutex_init(&db.mu, NULL);
+    pthread_mutex_init(&db.admin_mu, NULL);
+    if (db_load_blocks(&db, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    int64_t bmax = db_blocks_maxt(&db);
+    struct head_opts o = {.dir = argv[1], .log = tool_log, .min_valid_set = bmax != INT64_MIN,
+                          .min_valid_time = bmax};
+    if (head_open(&db.head, &o, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    int rc = db_delete(&db, sel.matchers, sel.n, strtoll(argv[3], NULL, 10),
+                       strtoll(argv[4], NULL, 10), err, sizeof err);
+    if (rc == 0 && argc > 5 && !strcmp(argv[5], "clean"))
+        rc = db_clean_tombstones(&db, err, sizeof err);
+    if (rc)
+        fprintf(stderr, "db-delete: %s\n", err);
+    db_close_blocks(&db);
+    head_close(db.head);
+    ignis_selector_free(&sel);
+    return rc ? 1 : 0;
 }
 
 /* Tombstones [MINT, MAXT] for every series of a block whose id is odd (or all). */
@@ -1117,6 +1159,8 @@ int main(int argc, char **argv)
         return cmd_head_dump(argc - 1, argv + 1);
     if (!strcmp(argv[1], "db-dump"))
         return cmd_db_dump(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "db-delete"))
+        return cmd_db_delete(argc - 1, argv + 1);
     if (!strcmp(argv[1], "db-compact"))
         return cmd_db_compact(argc - 1, argv + 1);
     if (!strcmp(argv[1], "delete"))

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
@@ -200,7 +201,6 @@ static void test_append_errors_and_rollback(void **state)
     assert_int_equal(st.num_samples, 6 * 300);
     assert_int_equal(st.min_time, 1000000);
     assert_int_equal(st.max_time, 1299000);
-    assert_int_equal(ops->snapshot(f.inst, "/tmp", false, NULL, 0), IGNIS_E_NOTSUP);
     fx_close(&f);
 }
 
@@ -534,6 +534,100 @@ static void test_time_retention_deletes_old_blocks(void **state)
     fx_close(&f);
 }
 
+/* Samples of the series matching sel, in all of time. */
+static size_t count_of(void *inst, const char *sel)
+{
+    struct ignis_selector s;
+    char err[256];
+    if (ignis_selector_parse(sel, strlen(sel), &s, err, sizeof err) < 0)
+        fail_msg("%s: %s", sel, err);
+    struct ignis_querier *q = ops->querier(inst, INT64_MIN, INT64_MAX);
+    struct ignis_series_set *set;
+    assert_int_equal(ops->select(q, s.matchers, s.n, NULL, &set), 0);
+    struct ignis_series ser;
+    size_t n = 0;
+    while (ops->set_next(set, &ser) == 1) {
+        int64_t t[64];
+        double v[64];
+        struct ignis_sample_batch b = {t, v, 64};
+        long k;
+        while ((k = ops->set_samples(set, INT64_MIN, INT64_MAX, &b)) > 0)
+            n += (size_t)k;
+    }
+    ops->set_close(set);
+    ops->querier_close(q);
+    ignis_selector_free(&s);
+    return n;
+}
+
+static void test_delete_clean_and_snapshot(void **state)
+{
+    (void)state;
+    struct fx f;
+    f.dir = strdup("/tmp/test_tsdb_plugin.XXXXXX");
+    assert_non_null(mkdtemp(f.dir));
+    write_block(f.dir, 0, 200, true);
+    fx_open_dir(&f, f.dir);
+    struct ignis_appender *a = ops->appender(f.inst);
+    struct ignis_label up[3] = {ignis_label_make("__name__", "up"),
+                                ignis_label_make("instance", "a"), ignis_label_make("job", "api")};
+    uint64_t ref;
+    for (int64_t t = 300; t < 400; t++)
+        assert_int_equal(ops->append(a, up, 3, t * 1000, (double)t, &ref), 0);
+    assert_int_equal(ops->commit(a), 0);
+    assert_int_equal(count_of(f.inst, "up"), 300);
+    assert_int_equal(count_of(f.inst, "old"), 200);
+
+    /* Delete [150 s, 350 s] of up: in the block and in the head. */
+    struct ignis_selector sel;
+    char err[256];
+    assert_int_equal(ignis_selector_parse("up", 2, &sel, err, sizeof err), 0);
+    assert_int_equal(ops->delete_series(f.inst, sel.matchers, sel.n, 150000, 350000), 0);
+    assert_int_equal(count_of(f.inst, "up"), 150 + 49);
+    assert_int_equal(count_of(f.inst, "old"), 200);
+    /* Survives a restart: the block's tombstones file and the head's WAL record. */
+    fx_destroy(&f);
+    fx_open_dir(&f, f.dir);
+    assert_int_equal(count_of(f.inst, "up"), 150 + 49);
+    assert_int_equal(count_of(f.inst, "old"), 200);
+
+    /* Cleaning rewrites the block without the deleted samples. */
+    assert_int_equal(ops->clean_tombstones(f.inst), 0);
+    assert_int_equal(count_of(f.inst, "up"), 150 + 49);
+    assert_int_equal(count_of(f.inst, "old"), 200);
+    DIR *d = opendir(f.dir);
+    struct dirent *de;
+    int nblocks = 0;
+    while ((de = readdir(d)))
+        if (ulid_valid(de->d_name)) {
+            char bd[4300];
+            snprintf(bd, sizeof bd, "%s/%s", f.dir, de->d_name);
+            struct tombstones t;
+            assert_int_equal(tombstones_read(bd, &t, err, sizeof err), 0);
+            assert_int_equal(t.n, 0);
+            tombstones_free(&t);
+            nblocks++;
+        }
+    closedir(d);
+    assert_int_equal(nblocks, 1); /* the old one is gone */
+
+    /* A snapshot holds the blocks and the head; opened on its own it reads the same. */
+    char snaps[4300], name[128];
+    snprintf(snaps, sizeof snaps, "%s/snapshots", f.dir);
+    assert_int_equal(ops->snapshot(f.inst, snaps, false, name, sizeof name), 0);
+    assert_int_equal(strlen(name), 16 + 1 + 16);
+    struct fx g;
+    g.dir = malloc(4500);
+    snprintf(g.dir, 4500, "%s/%s", snaps, name);
+    fx_open_dir(&g, g.dir);
+    assert_int_equal(count_of(g.inst, "up"), 150 + 49);
+    assert_int_equal(count_of(g.inst, "old"), 200);
+    fx_destroy(&g);
+    free(g.dir);
+    ignis_selector_free(&sel);
+    fx_close(&f);
+}
+
 struct cap {
     char fam[128];
     double appended, series, blocks;
@@ -645,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_compaction_persists_head_and_keeps_every_sample),
         cmocka_unit_test(test_time_retention_deletes_old_blocks),
         cmocka_unit_test(test_self_metrics),
+        cmocka_unit_test(test_delete_clean_and_snapshot),
         cmocka_unit_test(test_bad_options_refused),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
