@@ -1061,7 +1061,7 @@ static struct ignis_label *result_labels(struct ev *ev, const struct pq_node *n,
     return ls;
 }
 
-static int dup_error(struct ev *ev, const struct pq_node *n, struct ignis_label *sigls,
+static int dup_error(struct ev *ev, struct ignis_label *sigls,
                      size_t nsig, const struct pq_series *a, const struct pq_series *b,
                      const char *side)
 {
@@ -1084,7 +1084,6 @@ static int dup_error(struct ev *ev, const struct pq_node *n, struct ignis_label 
     free(x.p);
     free(y.p);
     free(g.p);
-    (void)n;
     return -1;
 }
 
@@ -1123,11 +1122,13 @@ static int eval_vector_vector(struct ev *ev, const struct pq_node *n, struct pq_
         sigL[i] = signature(ev, n, &L->s[i], NULL, NULL);
     for (size_t i = 0; i < R->n; i++)
         sigR[i] = signature(ev, n, &R->s[i], NULL, NULL);
-    bool fill_l = swap ? n->bin.fill_left : n->bin.fill_left;
+    /* fill_left gives a missing left (many-side, after the swap for group_right) operand,
+     * fill_right a missing right one */
+    bool fill_l = n->bin.fill_left;
     bool fill_r = n->bin.fill_right;
     double fill_lv = n->bin.fill_left_v, fill_rv = n->bin.fill_right_v;
     bool set_op = pq_is_set_op(op);
-    for (size_t k = 0; k < ev->nsteps && ev->err == IGNIS_QERR_NONE; k++) {
+    for (size_t k = 0; k < ev->nsteps && ev_check(ev) == 0; k++) {
         int64_t ts = ev_step_ts(ev, k);
         size_t nl = vcur_at(&cl, L, ts, sl);
         size_t nr = vcur_at(&cr, R, ts, sr);
@@ -1175,7 +1176,7 @@ static int eval_vector_vector(struct ev *ev, const struct pq_node *n, struct pq_
                 struct ignis_label *g;
                 size_t ng;
                 signature(ev, n, sr[er[i].idx].src, &g, &ng);
-                dup_error(ev, n, g, ng, sr[er[i - 1].idx].src, sr[er[i].idx].src,
+                dup_error(ev, g, ng, sr[er[i - 1].idx].src, sr[er[i].idx].src,
                           swap ? "left" : "right");
                 goto out;
             }
@@ -1190,8 +1191,6 @@ static int eval_vector_vector(struct ev *ev, const struct pq_node *n, struct pq_
                 }
             }
         }
-        size_t firstout = out->n;
-        (void)firstout;
         for (size_t i = 0; i < nl; i++) {
             struct pq_sample *ls = &sl[el[i].idx];
             struct sigent *m = find_sig(er, nr, el[i].sig);
@@ -1523,9 +1522,6 @@ static int eval_agg(struct ev *ev, const struct pq_node *n, struct pq_value *out
     bool keeps_series = op == TK_TOPK || op == TK_BOTTOMK || op == TK_LIMITK ||
                         op == TK_LIMIT_RATIO;
     for (size_t i = 0; i < v.n; i++) {
-        if (op == TK_COUNT_VALUES) {
-            /* grouping for count_values may not drop the name via without: handled below */
-        }
         gls[i] = group_labels(ev, n, &v.s[i], &ngls[i]);
         if (!gls[i])
             goto out;

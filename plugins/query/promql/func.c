@@ -768,7 +768,6 @@ static int eval_label_fn(struct ev *ev, const struct pq_node *n, struct pq_value
     const struct pq_node *a1 = n->call.args[1];
     const char *dst = ev_unparen(a1)->str.s;
     size_t dstlen = ev_unparen(a1)->str.len;
-    struct pq_value dv = {0};
     /* string arguments are literals (or parenthesised literals) */
     const char *fname = id == F_LABEL_REPLACE ? "label_replace" : "label_join";
     if (!ignis_utf8_valid(dst, dstlen) || dstlen == 0) {
@@ -869,7 +868,6 @@ static int eval_label_fn(struct ev *ev, const struct pq_node *n, struct pq_value
     }
     free(buf);
     ignis_regex_free(re);
-    (void)dv;
     if (ev->err == IGNIS_QERR_NONE)
         check_duplicates(ev, out);
     if (ev->err != IGNIS_QERR_NONE) {
@@ -1224,26 +1222,22 @@ static int eval_histogram_fn(struct ev *ev, const struct pq_node *n, struct pq_v
         struct ignis_label *gl = lbl_without(ev, s->ls, s->nls, le_name, 1, 0, &k);
         if (!gl)
             goto out2;
-        size_t before = groups.n;
         struct pq_series *g = out_series(ev, &groups, &gm, gl, k, false);
         if (!g)
             goto out2;
-        (void)before;
         gidx[i] = (size_t)(g - groups.s);
     }
     /* per step: collect each group's buckets */
     size_t ng = groups.n;
     size_t *gstart = calloc(ng + 1, sizeof *gstart);
     size_t *gcount = calloc(ng + 1, sizeof *gcount);
-    size_t *order = malloc((v.n ? v.n : 1) * sizeof *order);
-    if (!gstart || !gcount || !order) {
+    if (!gstart || !gcount) {
         free(gstart);
         free(gcount);
-        free(order);
         ev_oom(ev);
         goto out2;
     }
-    for (size_t k = 0; k < ev->nsteps && ev->err == IGNIS_QERR_NONE; k++) {
+    for (size_t k = 0; k < ev->nsteps && ev_check(ev) == 0; k++) {
         int64_t ts = ev_step_ts(ev, k);
         size_t ns = vcur_at(&cur, &v, ts, smp);
         memset(gcount, 0, (ng + 1) * sizeof *gcount);
@@ -1343,7 +1337,6 @@ static int eval_histogram_fn(struct ev *ev, const struct pq_node *n, struct pq_v
 out3:
     free(gstart);
     free(gcount);
-    free(order);
 out2:
     vcur_free(&cur);
     free(smp);

@@ -1857,8 +1857,7 @@ static struct pq_node *parse_binary_rest(struct parser *p, struct pq_node *lhs, 
             b->bin.card = PQ_CARD_MANY_TO_MANY;
         t = peek(p);
         if (t->type == TK_BOOL) {
-            struct pq_token bt = next(p);
-            (void)bt;
+            next(p);
             if (!pq_is_comparison(op.type))
                 return fail_at(p, op.pos, "bool modifier can only be used on comparison "
                                           "operators");
