@@ -152,6 +152,12 @@ enum pq_card {
 
 struct pq_node;
 
+/* The longest duration PromQL accepts: what fits in int64 nanoseconds (Go's
+ * time.Duration, ~292 years), in ms. Keeps every time sum of the evaluator in range. */
+#define PQ_MAX_DURATION_MS 9223372036854LL
+/* Timestamps (@, query times) are bounded so that they minus a few durations still fit. */
+#define PQ_MAX_TIMESTAMP_MS 9200000000000000000LL
+
 /* A duration as written in `[...]`, after `:` or after `offset`: a constant (expr NULL)
  * or an expression of durations and numbers (seconds) that may use step() and range()
  * and is resolved when a query starts. */

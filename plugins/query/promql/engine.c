@@ -247,8 +247,13 @@ int pq_exec(const struct pq_engine_opts *o, const struct pq_exec_in *in, struct 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         t0 = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
     }
-    if (o->timeout_ms > 0)
+    if (o->timeout_ms > 0 && o->timeout_ms < 1000000000000LL) /* beyond ~30 years: none */
         ev.deadline_ns = t0 + o->timeout_ms * 1000000LL;
+    if (in->start > PQ_MAX_TIMESTAMP_MS || in->start < -PQ_MAX_TIMESTAMP_MS ||
+        in->end > PQ_MAX_TIMESTAMP_MS || in->end < -PQ_MAX_TIMESTAMP_MS) {
+        ev_error(&ev, IGNIS_QERR_BAD_DATA, "query time out of range");
+        goto done;
+    }
     if (in->range) {
         if (in->step <= 0) {
             ev_error(&ev, IGNIS_QERR_BAD_DATA, "zero or negative query resolution step widths "
@@ -266,7 +271,7 @@ int pq_exec(const struct pq_engine_opts *o, const struct pq_exec_in *in, struct 
                      pq_type_name(root->type));
             goto done;
         }
-        uint64_t nsteps = (uint64_t)((in->end - in->start) / in->step) + 1;
+        uint64_t nsteps = ((uint64_t)in->end - (uint64_t)in->start) / (uint64_t)in->step + 1;
         if (nsteps > 11000) {
             ev_error(&ev, IGNIS_QERR_BAD_DATA,
                      "exceeded maximum resolution of 11,000 points per timeseries. Try "

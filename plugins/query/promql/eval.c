@@ -725,23 +725,24 @@ static int eval_subquery(struct ev *ev, const struct pq_node *n, struct rangearg
     if (nstart <= from)
         nstart += step;
     int64_t nend = last - offset;
+    /* the number of steps, before anything is allocated for them */
+    uint64_t nsteps = nend >= nstart ? ((uint64_t)nend - (uint64_t)nstart) / (uint64_t)step + 1 : 0;
+    uint64_t bound = ev->o->max_samples ? ev->o->max_samples : 100000000ULL;
+    if (nsteps > bound)
+        return ev_error(ev, IGNIS_QERR_EXECUTION,
+                        "query processing would load too many samples into memory in query "
+                        "execution");
     /* save and switch the evaluation range */
     int64_t os = ev->start, oe = ev->end, ost = ev->step;
     size_t on = ev->nsteps;
     ev->start = nstart;
     ev->end = nend;
     ev->step = step;
-    ev->nsteps = nend >= nstart ? (size_t)((nend - nstart) / step) + 1 : 0;
+    ev->nsteps = (size_t)nsteps;
     struct pq_value v = {0};
     int rc = 0;
-    if (ev->nsteps > 0) {
-        if ((uint64_t)ev->nsteps > 100000000ULL)
-            rc = ev_error(ev, IGNIS_QERR_EXECUTION,
-                          "query processing would load too many samples into memory in query "
-                          "execution");
-        else
-            rc = ev_eval(ev, n->sq.expr, &v);
-    }
+    if (ev->nsteps > 0)
+        rc = ev_eval(ev, n->sq.expr, &v);
     if (rc == 0 && v.type == PQ_T_SCALAR) {
         /* a scalar subquery: one series without labels */
         struct pq_value vv = {.type = PQ_T_VECTOR};
@@ -1060,7 +1061,7 @@ static struct ignis_label *result_labels(struct ev *ev, const struct pq_node *n,
     return ls;
 }
 
-static int dup_error(struct ev *ev, const struct pq_node *n, struct ignis_label *sigls,
+static int dup_error(struct ev *ev, struct ignis_label *sigls,
                      size_t nsig, const struct pq_series *a, const struct pq_series *b,
                      const char *side)
 {
@@ -1083,7 +1084,6 @@ static int dup_error(struct ev *ev, const struct pq_node *n, struct ignis_label 
     free(x.p);
     free(y.p);
     free(g.p);
-    (void)n;
     return -1;
 }
 
@@ -1122,11 +1122,13 @@ static int eval_vector_vector(struct ev *ev, const struct pq_node *n, struct pq_
         sigL[i] = signature(ev, n, &L->s[i], NULL, NULL);
     for (size_t i = 0; i < R->n; i++)
         sigR[i] = signature(ev, n, &R->s[i], NULL, NULL);
-    bool fill_l = swap ? n->bin.fill_left : n->bin.fill_left;
+    /* fill_left gives a missing left (many-side, after the swap for group_right) operand,
+     * fill_right a missing right one */
+    bool fill_l = n->bin.fill_left;
     bool fill_r = n->bin.fill_right;
     double fill_lv = n->bin.fill_left_v, fill_rv = n->bin.fill_right_v;
     bool set_op = pq_is_set_op(op);
-    for (size_t k = 0; k < ev->nsteps && ev->err == IGNIS_QERR_NONE; k++) {
+    for (size_t k = 0; k < ev->nsteps && ev_check(ev) == 0; k++) {
         int64_t ts = ev_step_ts(ev, k);
         size_t nl = vcur_at(&cl, L, ts, sl);
         size_t nr = vcur_at(&cr, R, ts, sr);
@@ -1174,7 +1176,7 @@ static int eval_vector_vector(struct ev *ev, const struct pq_node *n, struct pq_
                 struct ignis_label *g;
                 size_t ng;
                 signature(ev, n, sr[er[i].idx].src, &g, &ng);
-                dup_error(ev, n, g, ng, sr[er[i - 1].idx].src, sr[er[i].idx].src,
+                dup_error(ev, g, ng, sr[er[i - 1].idx].src, sr[er[i].idx].src,
                           swap ? "left" : "right");
                 goto out;
             }
@@ -1189,8 +1191,6 @@ static int eval_vector_vector(struct ev *ev, const struct pq_node *n, struct pq_
                 }
             }
         }
-        size_t firstout = out->n;
-        (void)firstout;
         for (size_t i = 0; i < nl; i++) {
             struct pq_sample *ls = &sl[el[i].idx];
             struct sigent *m = find_sig(er, nr, el[i].sig);
@@ -1522,9 +1522,6 @@ static int eval_agg(struct ev *ev, const struct pq_node *n, struct pq_value *out
     bool keeps_series = op == TK_TOPK || op == TK_BOTTOMK || op == TK_LIMITK ||
                         op == TK_LIMIT_RATIO;
     for (size_t i = 0; i < v.n; i++) {
-        if (op == TK_COUNT_VALUES) {
-            /* grouping for count_values may not drop the name via without: handled below */
-        }
         gls[i] = group_labels(ev, n, &v.s[i], &ngls[i]);
         if (!gls[i])
             goto out;

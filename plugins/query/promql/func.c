@@ -348,6 +348,8 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
         struct rawser *r = &ra.s[i];
         struct pq_series *s = NULL;
         size_t lo = 0, hi = 0;
+        if (r->n == 0)
+            continue; /* no samples in any window */
         if ((id == F_RATE || id == F_INCREASE) && !ra.anchored && !ra.smoothed) {
             const char *nm;
             size_t nl;
@@ -766,7 +768,6 @@ static int eval_label_fn(struct ev *ev, const struct pq_node *n, struct pq_value
     const struct pq_node *a1 = n->call.args[1];
     const char *dst = ev_unparen(a1)->str.s;
     size_t dstlen = ev_unparen(a1)->str.len;
-    struct pq_value dv = {0};
     /* string arguments are literals (or parenthesised literals) */
     const char *fname = id == F_LABEL_REPLACE ? "label_replace" : "label_join";
     if (!ignis_utf8_valid(dst, dstlen) || dstlen == 0) {
@@ -867,7 +868,6 @@ static int eval_label_fn(struct ev *ev, const struct pq_node *n, struct pq_value
     }
     free(buf);
     ignis_regex_free(re);
-    (void)dv;
     if (ev->err == IGNIS_QERR_NONE)
         check_duplicates(ev, out);
     if (ev->err != IGNIS_QERR_NONE) {
@@ -879,9 +879,13 @@ static int eval_label_fn(struct ev *ev, const struct pq_node *n, struct pq_value
 
 /* ---- sorting ---------------------------------------------------------------------------------- */
 
+/* One series being sorted; the call node and direction ride along so the comparators
+ * need no global state (queries run on several threads at once). */
 struct sortctx_ent {
     struct pq_series s;
     double v;
+    const struct pq_node *call;
+    bool desc;
 };
 
 static int cmp_sort_asc(const void *a, const void *b)
@@ -946,13 +950,11 @@ static int natural_cmp(const char *a, size_t al, const char *b, size_t bl)
     return 0;
 }
 
-static const struct pq_node *sort_label_call;
-static bool sort_label_desc;
-
 static int cmp_sort_label(const void *pa, const void *pb)
 {
     const struct sortctx_ent *x = pa, *y = pb;
-    const struct pq_node *n = sort_label_call;
+    const struct pq_node *n = x->call;
+    bool desc = x->desc;
     for (size_t a = 1; a < n->call.nargs; a++) {
         const struct pq_node *an = ev_unparen(n->call.args[a]);
         const struct ignis_label *lx = NULL, *ly = NULL;
@@ -967,10 +969,10 @@ static int cmp_sort_label(const void *pa, const void *pb)
         int c = natural_cmp(lx ? lx->value : "", lx ? lx->value_len : 0, ly ? ly->value : "",
                             ly ? ly->value_len : 0);
         if (c)
-            return sort_label_desc ? -c : c;
+            return desc ? -c : c;
     }
     int c = ignis_labels_cmp(x->s.ls, x->s.nls, y->s.ls, y->s.nls);
-    return sort_label_desc ? -c : c;
+    return desc ? -c : c;
 }
 
 static int eval_sort(struct ev *ev, const struct pq_node *n, struct pq_value *out)
@@ -991,16 +993,13 @@ static int eval_sort(struct ev *ev, const struct pq_node *n, struct pq_value *ou
     for (size_t i = 0; i < out->n; i++) {
         e[i].s = out->s[i];
         e[i].v = out->s[i].n ? out->s[i].v[0] : NAN;
+        e[i].call = n;
+        e[i].desc = id == F_SORT_BY_LABEL_DESC;
     }
-    if (id == F_SORT || id == F_SORT_DESC) {
-        /* a stable order for equal values: by labels first, then by value */
-        sort_label_call = NULL;
+    if (id == F_SORT || id == F_SORT_DESC)
         qsort(e, out->n, sizeof *e, id == F_SORT ? cmp_sort_asc : cmp_sort_desc);
-    } else {
-        sort_label_call = n;
-        sort_label_desc = id == F_SORT_BY_LABEL_DESC;
+    else
         qsort(e, out->n, sizeof *e, cmp_sort_label);
-    }
     for (size_t i = 0; i < out->n; i++)
         out->s[i] = e[i].s;
     free(e);
@@ -1223,26 +1222,22 @@ static int eval_histogram_fn(struct ev *ev, const struct pq_node *n, struct pq_v
         struct ignis_label *gl = lbl_without(ev, s->ls, s->nls, le_name, 1, 0, &k);
         if (!gl)
             goto out2;
-        size_t before = groups.n;
         struct pq_series *g = out_series(ev, &groups, &gm, gl, k, false);
         if (!g)
             goto out2;
-        (void)before;
         gidx[i] = (size_t)(g - groups.s);
     }
     /* per step: collect each group's buckets */
     size_t ng = groups.n;
     size_t *gstart = calloc(ng + 1, sizeof *gstart);
     size_t *gcount = calloc(ng + 1, sizeof *gcount);
-    size_t *order = malloc((v.n ? v.n : 1) * sizeof *order);
-    if (!gstart || !gcount || !order) {
+    if (!gstart || !gcount) {
         free(gstart);
         free(gcount);
-        free(order);
         ev_oom(ev);
         goto out2;
     }
-    for (size_t k = 0; k < ev->nsteps && ev->err == IGNIS_QERR_NONE; k++) {
+    for (size_t k = 0; k < ev->nsteps && ev_check(ev) == 0; k++) {
         int64_t ts = ev_step_ts(ev, k);
         size_t ns = vcur_at(&cur, &v, ts, smp);
         memset(gcount, 0, (ng + 1) * sizeof *gcount);
@@ -1342,7 +1337,6 @@ static int eval_histogram_fn(struct ev *ev, const struct pq_node *n, struct pq_v
 out3:
     free(gstart);
     free(gcount);
-    free(order);
 out2:
     vcur_free(&cur);
     free(smp);
@@ -1367,7 +1361,7 @@ out:
 
 static double date_part(enum pq_fid id, double v)
 {
-    if (isnan(v) || isinf(v))
+    if (isnan(v) || isinf(v) || v >= 9.2e18 || v <= -9.2e18)
         return NAN;
     time_t tt = (time_t)(int64_t)v;
     struct tm tm;

@@ -144,7 +144,7 @@ int pq_eval_info(struct ev *ev, const struct pq_node *n, struct pq_value *out)
         ev_oom(ev);
         goto out;
     }
-    for (size_t kk = 0; kk < ev->nsteps && ev->err == IGNIS_QERR_NONE; kk++) {
+    for (size_t kk = 0; kk < ev->nsteps && ev_check(ev) == 0; kk++) {
         int64_t ts = ev_step_ts(ev, kk);
         size_t nsmp = vcur_at(&cur, &base, ts, smp);
         for (size_t p = 0; p < nsmp; p++) {

@@ -992,7 +992,7 @@ bool pq_dur_to_ms(double secs, int64_t *ms)
     if (!isfinite(secs))
         return false;
     double v = round(secs * 1000.0);
-    if (v > 9.2e18 || v < -9.2e18)
+    if (v > (double)PQ_MAX_DURATION_MS || v < -(double)PQ_MAX_DURATION_MS)
         return false;
     *ms = (int64_t)v;
     return true;
@@ -1215,9 +1215,13 @@ static bool make_dur(struct parser *p, struct pq_node *x, struct pq_dur *d, cons
 {
     if (x->kind == N_NUMBER) {
         int64_t ms;
-        if (x->num.is_dur)
+        if (x->num.is_dur) {
             ms = x->num.dur_ms;
-        else if (!pq_dur_to_ms(x->num.v, &ms)) {
+            if (ms > PQ_MAX_DURATION_MS || ms < -PQ_MAX_DURATION_MS) {
+                fail_at(p, x->pos, "duration out of range");
+                return false;
+            }
+        } else if (!pq_dur_to_ms(x->num.v, &ms)) {
             fail_at(p, x->pos, "invalid %s duration", what);
             return false;
         }
@@ -1391,7 +1395,7 @@ static struct pq_node *parse_at(struct parser *p, struct pq_node *x)
     struct pq_token nt = next(p);
     double v = sign * nt.num;
     double ms = round(v * 1000.0);
-    if (!isfinite(v) || ms > 9.2e18 || ms < -9.2e18) {
+    if (!isfinite(v) || ms > (double)PQ_MAX_TIMESTAMP_MS || ms < -(double)PQ_MAX_TIMESTAMP_MS) {
         char vb[64];
         if (isnan(v))
             snprintf(vb, sizeof vb, "NaN");
@@ -1853,8 +1857,7 @@ static struct pq_node *parse_binary_rest(struct parser *p, struct pq_node *lhs, 
             b->bin.card = PQ_CARD_MANY_TO_MANY;
         t = peek(p);
         if (t->type == TK_BOOL) {
-            struct pq_token bt = next(p);
-            (void)bt;
+            next(p);
             if (!pq_is_comparison(op.type))
                 return fail_at(p, op.pos, "bool modifier can only be used on comparison "
                                           "operators");

@@ -122,8 +122,8 @@ static int read_config(const struct ignis_config *cfg, struct pq_engine_opts *o,
     int64_t ms = ignis_config_int(cfg, "max_samples");
     o->timeout_ms = ignis_config_duration_ms(cfg, "timeout");
     o->subquery_step_ms = ignis_config_duration_ms(cfg, "default_subquery_step");
-    if (o->lookback_ms <= 0) {
-        snprintf(err, errlen, "%s: lookback_delta must be greater than 0",
+    if (o->lookback_ms <= 0 || o->lookback_ms > PQ_MAX_DURATION_MS) {
+        snprintf(err, errlen, "%s: lookback_delta must be greater than 0 and at most 292y",
                  ignis_config_where(cfg, "lookback_delta"));
         return -1;
     }
@@ -132,7 +132,7 @@ static int read_config(const struct ignis_config *cfg, struct pq_engine_opts *o,
                  ignis_config_where(cfg, "max_samples"));
         return -1;
     }
-    if (o->subquery_step_ms <= 0) {
+    if (o->subquery_step_ms <= 0 || o->subquery_step_ms > PQ_MAX_DURATION_MS) {
         snprintf(err, errlen, "%s: default_subquery_step must be greater than 0",
                  ignis_config_where(cfg, "default_subquery_step"));
         return -1;
@@ -260,7 +260,7 @@ static int run(struct ignis_query *q, const struct ignis_query_params *prm,
     const struct pq_features f = *f_in;
     if (prm->timeout_ms > 0)
         o.timeout_ms = prm->timeout_ms;
-    if (prm->lookback_ms > 0)
+    if (prm->lookback_ms > 0 && prm->lookback_ms <= PQ_MAX_DURATION_MS)
         o.lookback_ms = prm->lookback_ms;
     if (prm->max_samples > 0)
         o.max_samples = prm->max_samples;

@@ -96,6 +96,20 @@ static bool only_mem(void *arg, const char *name, enum ignis_plugin_kind *kind,
     return true;
 }
 
+/* What etc/ignis.conf loads: "mem" and a query plugin "promql" (whose real schema the
+ * integration test ignisctl.sh checks against the built plugin). */
+static bool shipped_plugins(void *arg, const char *name, enum ignis_plugin_kind *kind,
+                            const struct ignis_option **schema)
+{
+    static const struct ignis_option no_rows[] = {{NULL, IGNIS_OPT_END, NULL, NULL, NULL, 0}};
+    if (strcmp(name, "promql") == 0) {
+        *kind = IGNIS_PLUGIN_QUERY;
+        *schema = no_rows;
+        return true;
+    }
+    return only_mem(arg, name, kind, schema);
+}
+
 /* ---- helpers ------------------------------------------------------------------- */
 
 static char err[32768];
@@ -416,13 +430,16 @@ static void test_shipped_config_validates(void **state)
 {
     (void)state;
     struct ig_config c;
-    load_ok(IG_TEST_SRCDIR "/etc/ignis.conf", only_mem, &c);
+    load_ok(IG_TEST_SRCDIR "/etc/ignis.conf", shipped_plugins, &c);
     assert_string_equal(c.listen_address, "0.0.0.0:9090");
-    assert_int_equal(c.plugins.nload, 1);
+    assert_int_equal(c.plugins.nload, 2);
     assert_string_equal(c.plugins.load[0], "mem");
-    assert_int_equal(c.ninstances, 1);
+    assert_string_equal(c.plugins.load[1], "promql");
+    assert_int_equal(c.ninstances, 2);
     assert_int_equal(c.instances[0].kind, IGNIS_PLUGIN_STORAGE);
     assert_string_equal(c.instances[0].name, "mem");
+    assert_int_equal(c.instances[1].kind, IGNIS_PLUGIN_QUERY);
+    assert_string_equal(c.instances[1].name, "promql");
     assert_non_null(c.scrape_configs);
     assert_int_equal(ignis_config_count(c.scrape_configs, "scrape_configs"), 1);
     const struct ignis_config *j = ignis_config_at(c.scrape_configs, "scrape_configs", 0);

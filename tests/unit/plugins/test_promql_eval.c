@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +68,7 @@ static int t_select(struct ignis_querier *q, const struct ignis_matcher *ms, siz
     (void)h;
     struct ignis_series_set *set = calloc(1, sizeof *set);
     set->st = q->st;
-    q->st->selects++;
+    __atomic_fetch_add(&q->st->selects, 1, __ATOMIC_RELAXED);
     struct ignis_selector sel = {.matchers = (struct ignis_matcher *)ms, .n = n};
     for (size_t i = 0; i < q->st->n; i++)
         if (ignis_selector_matches(&sel, q->st->s[i].ls, q->st->s[i].nls))
@@ -558,6 +559,71 @@ static void test_self_metrics(void **state)
     testhost_free(th);
 }
 
+/* Queries share nothing: several threads running them at once get the answers one
+ * thread gets. */
+struct worker {
+    void *inst;
+    int bad;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    const struct ignis_query_ops *ops = ignis_plugin.ops;
+    static const char *const qs[] = {"sort_by_label_desc(x, \"i\")", "sort_by_label(x, \"i\")",
+                                     "topk(2, x)", "sum(rate(x[1m]))"};
+    for (int round = 0; round < 200; round++) {
+        const char *q = qs[round % 4];
+        struct ignis_query_params p = {.size = sizeof p, .expr = q, .start = 30000,
+                                       .end = 30000, .storage_ops = &tops, .storage = &store};
+        struct ignis_query *qq = NULL;
+        if (ops->exec(w->inst, &p, &qq) != 0) {
+            w->bad++;
+            continue;
+        }
+        const struct ignis_query_result *r = ops->result(qq);
+        if (r->error != IGNIS_QERR_NONE)
+            w->bad++;
+        else if (round % 4 == 0 && (r->nseries != 3 || r->series[0].v[0] != 3))
+            w->bad++; /* i="c" first */
+        else if (round % 4 == 1 && (r->nseries != 3 || r->series[0].v[0] != 1))
+            w->bad++; /* i="a" first */
+        else if (round % 4 == 2 && (r->nseries != 2 || r->series[0].v[0] != 5))
+            w->bad++;
+        ops->query_free(qq);
+    }
+    return NULL;
+}
+
+static void test_concurrent_queries(void **state)
+{
+    (void)state;
+    const double a[] = {1, 1, 1, 1}, b[] = {5, 5, 5, 5}, c[] = {3, 3, 3, 3};
+    add(&store, "x", "i", "a", 10000, a, 4);
+    add(&store, "x", "i", "b", 10000, b, 4);
+    add(&store, "x", "i", "c", 10000, c, 4);
+    const struct ignis_query_ops *ops = ignis_plugin.ops;
+    struct ignis_config *cfg = ignis_config_new(ignis_plugin.options, "test");
+    char err[256];
+    assert_int_equal(ignis_config_set(cfg, "experimental_functions", "true", "test", err,
+                                      sizeof err),
+                     0);
+    void *inst = NULL;
+    assert_int_equal(ops->create(NULL, cfg, &inst, err, sizeof err), 0);
+    pthread_t th[4];
+    struct worker w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (struct worker){.inst = inst};
+        assert_int_equal(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].bad, 0);
+    }
+    ops->destroy(inst);
+    ignis_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -571,6 +637,7 @@ int main(void)
         cmocka_unit_test_setup(test_errors_and_annotations, setup),
         cmocka_unit_test_setup(test_plugin_ops, setup),
         cmocka_unit_test_setup(test_self_metrics, setup),
+        cmocka_unit_test_setup(test_concurrent_queries, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
