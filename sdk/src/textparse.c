@@ -251,15 +251,14 @@ static int slow_float(const char *s, size_t n, double *out)
     return 0;
 }
 
-/* The number grammars:
- *  IG_NUM_OM_STRICT  OpenMetrics' ABNF: [sign] digits [. digits] [e [sign] digits] (also
- *                    ".5"), [sign] inf / infinity, nan (case-insensitive words);
- *  IG_NUM_GO         what Go's strconv.ParseFloat takes (Prometheus 0.0.4): the above plus
- *                    hexadecimal mantissas with an optional p exponent;
- *  IG_NUM_OM_SCRAPE  Go's grammar without 'p', 'P' or '_' (Prometheus' OpenMetrics rule).
- * Returns 0 and *out, or -1. */
+/* The number grammar: OpenMetrics' ABNF, [sign] digits [. digits] [e [sign] digits] (also
+ * ".5"), [sign] inf / infinity, nan (words case-insensitive). It is also exactly what
+ * Prometheus' parsers and promtool take from Go's strconv.ParseFloat once they refuse 'p',
+ * 'P' and '_' (Go needs a 'p' for hex), so every flavor reads it; the flavor argument
+ * stays for the day the formats part. Returns 0 and *out, or -1. */
 int ig_tp_parse_float(const char *s, size_t n, int flavor, double *out)
 {
+    (void)flavor;
     const char *q = s, *e = s + n;
     bool neg = false;
     if (n == 0) {
@@ -287,48 +286,8 @@ int ig_tp_parse_float(const char *s, size_t n, int flavor, double *out)
         }
         return -1;
     }
-    if (q + 1 < e && q[0] == '0' && (q[1] | 0x20) == 'x') {
-        if (flavor == IG_NUM_OM_STRICT) {
-            return -1;
-        }
-        const char *h = q + 2;
-        bool digits = false, dot = false;
-        for (; h < e; h++) {
-            unsigned char c = (unsigned char)*h;
-            if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')) {
-                digits = true;
-            } else if (c == '.' && !dot) {
-                dot = true;
-            } else {
-                break;
-            }
-        }
-        if (!digits) {
-            return -1;
-        }
-        if (h < e && (*h | 0x20) == 'p') {
-            if (flavor != IG_NUM_GO) {
-                return -1;
-            }
-            h++;
-            if (h < e && (*h == '+' || *h == '-')) {
-                h++;
-            }
-            if (h == e) {
-                return -1;
-            }
-            for (; h < e; h++) {
-                if (*h < '0' || *h > '9') {
-                    return -1;
-                }
-            }
-        }
-        if (h != e) {
-            return -1;
-        }
-        return slow_float(s, n, out);
-    }
-
+    /* Hexadecimal: Go's ParseFloat needs a 'p' exponent for it, and Prometheus and
+     * promtool refuse any 'p': no hex number reaches Prometheus, so none is taken. */
     /* Decimal. Up to 19 significant digits are gathered for the exact fast path. */
     uint64_t mant = 0;
     int sig = 0, dropped = 0, frac = 0;
@@ -1015,8 +974,13 @@ static int parse_sample(struct ig_tp *p, const char *q)
         return 0;
     }
 
+    const bool strict = p->mode == IGNIS_TEXTPARSE_STRICT;
+    const char *vend = q;
     while (q < e && is_blank((unsigned char)*q)) {
         q++;
+    }
+    if (strict && q > vend && (q >= e || *q == '\n')) {
+        return ig_tp_fail(p, vend, "trailing whitespace after the value");
     }
     if (q < e && *q != '\n') {
         const char *t = q, *te = q;
@@ -1035,6 +999,12 @@ static int parse_sample(struct ig_tp *p, const char *q)
         if (q < e && *q != '\n') {
             return expected(p, q, "end of line after the timestamp");
         }
+        if (strict && q > te) {
+            return ig_tp_fail(p, te, "trailing whitespace after the timestamp");
+        }
+    }
+    if (strict && q >= e) {
+        return ig_tp_fail(p, q, "the last line must end with a newline");
     }
     p->cur = q < e ? q + 1 : q;
     return 0;
@@ -1098,11 +1068,12 @@ static int meta_apply(struct ig_tp *p, int kind, const char *name, size_t len, b
     case IGNIS_TP_TYPE: {
         const char *t = text, *te = text + tlen;
         if (!om) {
-            /* 0.0.4: the type is one token; blanks around it are separators. */
+            /* 0.0.4: blanks before the type separate it (promtool); Prometheus takes no
+             * blank after it either, promtool neither: scrape mode forgives both. */
             while (t < te && is_blank((unsigned char)*t)) {
                 t++;
             }
-            while (te > t && is_blank((unsigned char)te[-1])) {
+            while (!strict && te > t && is_blank((unsigned char)te[-1])) {
                 te--;
             }
         }
@@ -1227,38 +1198,61 @@ static int prom_hash_line(struct ig_tp *p, const char *q)
     const char *r = q + 1;
     const bool strict = p->mode == IGNIS_TEXTPARSE_STRICT;
     int kind = IGNIS_TP_COMMENT;
-    if (r < e && is_blank((unsigned char)*r)) {
+    /* Prometheus wants a blank after '#'; promtool (strict) also reads "#HELP". A HELP or
+     * TYPE with nothing after it is a plain comment, as promtool has it (Prometheus
+     * refuses "# HELP " outright; taking it is harmless). */
+    if (r < e && (is_blank((unsigned char)*r) || strict)) {
         while (r < e && is_blank((unsigned char)*r)) {
             r++;
         }
         if (le - r >= 4 && (memcmp(r, "HELP", 4) == 0 || memcmp(r, "TYPE", 4) == 0)) {
             const char *w = r + 4;
             if (w < le && is_blank((unsigned char)*w)) {
-                kind = r[0] == 'H' ? IGNIS_TP_HELP : IGNIS_TP_TYPE;
-                r = w;
-                while (r < le && is_blank((unsigned char)*r)) {
-                    r++;
+                const char *x = w;
+                while (x < le && is_blank((unsigned char)*x)) {
+                    x++;
                 }
-            } else if (w == le && strict) {
-                return ig_tp_fail(p, w, "expected metric name after %.4s", r);
+                if (x < le) {
+                    kind = r[0] == 'H' ? IGNIS_TP_HELP : IGNIS_TP_TYPE;
+                    r = x;
+                }
             }
         }
     }
     if (kind == IGNIS_TP_COMMENT) {
+        if (strict && le >= e) {
+            return ig_tp_fail(p, le, "the last line must end with a newline");
+        }
         p->entry = IGNIS_TP_COMMENT;
         p->text = q + 1;
         p->text_len = (size_t)(le - q - 1);
         p->cur = le < e ? le + 1 : le;
         return 0;
     }
-    /* Prometheus refuses "# HELP " without a name; scrape mode follows it. */
     const char *name;
     size_t len;
     bool esc;
     if (meta_name(p, &r, &name, &len, &esc) < 0) {
         return -1;
     }
-    le = line_end(p, r); /* a quoted name may not span lines, but stay safe */
+    le = line_end(p, r); /* a quoted name may have spanned lines (scrape mode) */
+    const char *rest = r;
+    while (rest < le && is_blank((unsigned char)*rest)) {
+        rest++;
+    }
+    if (rest == le && (strict || kind == IGNIS_TP_TYPE)) {
+        /* "# TYPE name" or "# HELP name" with nothing after: promtool reads a comment.
+         * (Prometheus refuses the TYPE form and reads the HELP form as an empty help;
+         * scrape mode keeps that HELP.) */
+        if (strict && le >= e) {
+            return ig_tp_fail(p, le, "the last line must end with a newline");
+        }
+        p->entry = IGNIS_TP_COMMENT;
+        p->text = q + 1;
+        p->text_len = (size_t)(le - q - 1);
+        p->cur = le < e ? le + 1 : le;
+        return 0;
+    }
     const char *text = r;
     if (text < le) {
         if (strict && !is_blank((unsigned char)*text)) {
@@ -1268,8 +1262,8 @@ static int prom_hash_line(struct ig_tp *p, const char *q)
          * byte whatever it is, so scrape mode does too. */
         text++;
     }
-    if (kind == IGNIS_TP_TYPE && strict && text >= le) {
-        return ig_tp_fail(p, text, "expected metric type after the name");
+    if (strict && p->format == IGNIS_TEXTPARSE_PROMETHEUS && le >= e) {
+        return ig_tp_fail(p, le, "the last line must end with a newline");
     }
     p->entry = (uint8_t)kind;
     if (meta_apply(p, kind, name, len, esc, text, (size_t)(le - text)) < 0) {

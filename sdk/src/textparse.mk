@@ -4,13 +4,14 @@ sdk_libignis_la_SOURCES += sdk/src/textparse.c sdk/src/textparse_strict.c \
 	sdk/src/textparse_gzip.c sdk/src/textparse_int.h
 pkginclude_HEADERS += sdk/include/ignis/textparse.h
 
-# Conformance runner over $(CONFORMANCE_DIR)/openmetrics and textformat.
+# Conformance runner over $(CONFORMANCE_DIR)/openmetrics and textformat, and a differential
+# test of strict 0.0.4 mode against the real promtool.
 check_PROGRAMS += tests/conformance/openmetrics_runner
 tests_conformance_openmetrics_runner_SOURCES = tests/conformance/openmetrics.c
 tests_conformance_openmetrics_runner_CFLAGS = $(AM_CFLAGS)
 tests_conformance_openmetrics_runner_LDADD = sdk/libignis.la
-TESTS += tests/conformance/openmetrics.sh
-EXTRA_DIST += tests/conformance/openmetrics.sh
+TESTS += tests/conformance/openmetrics.sh tests/conformance/openmetrics_promtool.sh
+EXTRA_DIST += tests/conformance/openmetrics.sh tests/conformance/openmetrics_promtool.sh
 
 # Unit tests (cmocka); the captured /metrics bodies they parse.
 TEXTPARSE_UNIT = tests/unit/sdk/test_textparse

@@ -93,7 +93,7 @@ int ig_tp_extract(const struct ig_tp *p, const char *lbl, size_t lbl_len, const 
 /* Unescapes a label value or quoted name (\\ \" \n; others kept); returns new length. */
 size_t ig_tp_unescape(const char *s, size_t n, char *out);
 
-/* Number parsing: the grammars in textparse.c. */
+/* Number parsing: the grammar in textparse.c (one for now, whatever the flavor). */
 enum { IG_NUM_GO = 0, IG_NUM_OM_SCRAPE, IG_NUM_OM_STRICT };
 int ig_tp_parse_float(const char *s, size_t n, int flavor, double *out);
 

@@ -46,6 +46,58 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
+/* What textformat/README.md says each file holds: TYPE lines by type. */
+struct expect {
+    const char *file;
+    int counter, gauge, histogram, summary;
+};
+static const struct expect textformat_expect[] = {
+    {"alltypes.237mfs.prom.txt", 112, 97, 15, 13},
+    {"alltypes.237mfs.nometa.prom.txt", 0, 0, 0, 0},
+    {"alltypes.5mfs.om.txt", 2, 1, 1, 1},
+    {"1histogram.om.txt", 0, 0, 1, 0},
+};
+
+/* Counts sample lines independently of the parser: not blank, not starting with '#'. */
+static long sample_lines(const char *b, size_t n)
+{
+    long c = 0;
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && (b[j] == ' ' || b[j] == '\t')) {
+            j++;
+        }
+        if (j < n && b[j] != '\n' && b[j] != '#') {
+            c++;
+        }
+        while (i < n && b[i] != '\n') {
+            i++;
+        }
+        i++;
+    }
+    return c;
+}
+
+/* Counts TYPE entries by type and samples; returns 0, or -1 on a parse error. */
+static int census(const char *body, size_t len, enum ignis_textparse_format fmt, int types[8],
+                  long *samples)
+{
+    struct ignis_textparse p;
+    ignis_textparse_init(&p, body, len, fmt, IGNIS_TEXTPARSE_SCRAPE);
+    enum ignis_textparse_entry e;
+    memset(types, 0, 8 * sizeof *types);
+    *samples = 0;
+    while ((e = ignis_textparse_next(&p)) != IGNIS_TP_EOF && e != IGNIS_TP_ERROR) {
+        if (e == IGNIS_TP_TYPE) {
+            types[ignis_textparse_type(&p) & 7]++;
+        }
+        *samples += e == IGNIS_TP_SERIES;
+    }
+    ignis_textparse_fini(&p);
+    return e == IGNIS_TP_ERROR ? -1 : 0;
+}
+
 /* Parses a whole body; returns 0 when accepted, else copies the error into err. */
 static int parse(const char *body, size_t len, enum ignis_textparse_format fmt,
                  enum ignis_textparse_mode mode, char *err, size_t errlen, long *series)
@@ -265,6 +317,28 @@ static int run_textformat(const char *root)
             verdict(ok, "textformat/%s (%s): should parse%s%s", names[i], m ? "scrape" : "strict",
                     ok ? "" : ", got: ", ok ? "" : err);
         }
+        /* Samples against an independent line count, types against the README. */
+        int types[8];
+        long samples, want = sample_lines(body, blen);
+        int ok = census(body, blen, fmt, types, &samples) == 0;
+        verdict(ok && samples == want, "textformat/%s: %ld samples parsed, %ld sample lines",
+                names[i], samples, want);
+        for (size_t k = 0; k < sizeof textformat_expect / sizeof textformat_expect[0]; k++) {
+            const struct expect *x = &textformat_expect[k];
+            if (strcmp(x->file, names[i]) != 0) {
+                continue;
+            }
+            int good = types[IGNIS_METRIC_COUNTER] == x->counter &&
+                       types[IGNIS_METRIC_GAUGE] == x->gauge &&
+                       types[IGNIS_METRIC_HISTOGRAM] == x->histogram &&
+                       types[IGNIS_METRIC_SUMMARY] == x->summary;
+            verdict(good,
+                    "textformat/%s: TYPE counter/gauge/histogram/summary %d/%d/%d/%d, "
+                    "README says %d/%d/%d/%d",
+                    names[i], types[IGNIS_METRIC_COUNTER], types[IGNIS_METRIC_GAUGE],
+                    types[IGNIS_METRIC_HISTOGRAM], types[IGNIS_METRIC_SUMMARY], x->counter,
+                    x->gauge, x->histogram, x->summary);
+        }
         free(body);
     }
     free_list(names, n);
@@ -275,8 +349,39 @@ static int run_textformat(const char *root)
     return 0;
 }
 
-int main(void)
+/* --check prom|om FILE...: prints "ok" or the strict-mode error for each file (used by
+ * openmetrics_promtool.sh to compare verdicts with promtool). */
+static int check_files(int argc, char **argv)
 {
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s --check prom|om FILE...\n", argv[0]);
+        return 2;
+    }
+    enum ignis_textparse_format fmt =
+        strcmp(argv[2], "om") == 0 ? IGNIS_TEXTPARSE_OPENMETRICS : IGNIS_TEXTPARSE_PROMETHEUS;
+    for (int i = 3; i < argc; i++) {
+        size_t len;
+        char *body = slurp(argv[i], &len);
+        char err[512];
+        if (!body) {
+            printf("%s: cannot read\n", argv[i]);
+            continue;
+        }
+        if (parse(body, len, fmt, IGNIS_TEXTPARSE_STRICT, err, sizeof err, NULL) == 0) {
+            printf("%s: ok\n", argv[i]);
+        } else {
+            printf("%s: %s\n", argv[i], err);
+        }
+        free(body);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--check") == 0) {
+        return check_files(argc, argv);
+    }
     const char *root = getenv("CONFORMANCE_DIR");
     verbose = getenv("IGNIS_CONFORMANCE_VERBOSE") != NULL;
     struct stat sb;

@@ -192,8 +192,12 @@ static void test_prom_whitespace_commas_and_blank_lines(void **state)
     assert_true(ignis_textparse_value(&p) == 6);
     next_is(&p, IGNIS_TP_EOF);
     ignis_textparse_fini(&p);
-    /* Strict accepts the spec's whitespace and trailing comma too. */
-    assert_int_equal(parse_s(b, PROM, STRICT), 3);
+    /* Strict accepts the spec's whitespace and trailing comma, but not blanks at the end
+     * of a sample line, which promtool refuses. */
+    assert_error(b, PROM, STRICT, "line 2 col 33: trailing whitespace after the timestamp");
+    assert_int_equal(parse_s("\n  a { x = \"1\" , y=\"2\", }   3   4\n\t\nb{} 5\n", PROM, STRICT),
+                     2);
+    assert_error("a 1 \n", PROM, STRICT, "line 1 col 4: trailing whitespace after the value");
 }
 
 static void test_prom_missing_comma_scrape_only(void **state)
@@ -208,9 +212,16 @@ static void test_prom_last_line_without_newline(void **state)
 {
     (void)state;
     assert_int_equal(parse_s("a 1\nb 2", PROM, SCRAPE), 2);
-    assert_int_equal(parse_s("a 1\nb 2 77", PROM, STRICT), 2);
+    assert_int_equal(parse_s("a 1\nb 2 77", PROM, SCRAPE), 2);
+    assert_int_equal(parse_s("# only a comment", PROM, SCRAPE), 0);
     assert_int_equal(parse_s("", PROM, STRICT), 0);
-    assert_int_equal(parse_s("# only a comment", PROM, STRICT), 0);
+    assert_int_equal(parse_s("a 1\n  ", PROM, STRICT), 1);
+    /* The spec (and promtool) want the last line ended. */
+    assert_error("a 1\nb 2 77", PROM, STRICT,
+                 "line 2 col 7: the last line must end with a "
+                 "newline");
+    assert_error("# only a comment", PROM, STRICT, "must end with a newline");
+    assert_error("# HELP a x", PROM, STRICT, "must end with a newline");
 }
 
 static void test_prom_help_type_comment_entries(void **state)
@@ -264,10 +275,34 @@ static void test_prom_types_and_bad_type(void **state)
     assert_error("# TYPE a meh\n", PROM, SCRAPE, "line 1 col 10: invalid metric type \"meh\"");
     assert_error("# TYPE a info\n", PROM, STRICT, "invalid metric type");
     assert_int_equal(parse_s("# TYPE a info\na_info 1\n", PROM, SCRAPE), 1);
-    assert_error("# TYPE a\n", PROM, STRICT, "expected metric type");
-    assert_error("# HELP \n", PROM, SCRAPE, "expected metric name");
-    /* "#HELP" and "# HELPX" are plain comments. */
-    assert_int_equal(parse_s("#HELP x\n# HELPX y\na 1\n", PROM, STRICT), 1);
+    assert_error("# HELP 0abc x\n", PROM, SCRAPE, "line 1 col 8: expected metric name");
+    /* "# HELPX" is a plain comment; so is "# HELP" with nothing after it (promtool). */
+    assert_int_equal(parse_s("# HELPX y\n# HELP \n# TYPE\na 1\n", PROM, STRICT), 1);
+    assert_int_equal(parse_s("# HELPX y\n# HELP \n# TYPE\na 1\n", PROM, SCRAPE), 1);
+    /* So is "# TYPE name" without a type; "# HELP name" is an empty HELP to Prometheus. */
+    const char *nt = "# TYPE a\n# HELP a\n";
+    struct ignis_textparse q;
+    ignis_textparse_init(&q, nt, strlen(nt), PROM, STRICT);
+    next_is(&q, IGNIS_TP_COMMENT);
+    next_is(&q, IGNIS_TP_COMMENT);
+    ignis_textparse_fini(&q);
+    ignis_textparse_init(&q, nt, strlen(nt), PROM, SCRAPE);
+    next_is(&q, IGNIS_TP_COMMENT);
+    next_is(&q, IGNIS_TP_HELP);
+    ignis_textparse_fini(&q);
+    /* "#HELP" is HELP to promtool, a comment to Prometheus. */
+    struct ignis_textparse p;
+    const char *b = "#HELP a x\n";
+    ignis_textparse_init(&p, b, strlen(b), PROM, STRICT);
+    next_is(&p, IGNIS_TP_HELP);
+    ignis_textparse_fini(&p);
+    ignis_textparse_init(&p, b, strlen(b), PROM, SCRAPE);
+    next_is(&p, IGNIS_TP_COMMENT);
+    ignis_textparse_fini(&p);
+    /* promtool reads blanks before the type but not after it; Prometheus neither. */
+    assert_int_equal(parse_s("# TYPE a  gauge\na 1\n", PROM, STRICT), 1);
+    assert_error("# TYPE a gauge \na 1\n", PROM, STRICT, "invalid metric type \"gauge \"");
+    assert_int_equal(parse_s("# TYPE a gauge \na 1\n", PROM, SCRAPE), 1);
 }
 
 static void test_prom_quoted_utf8_names(void **state)
@@ -361,7 +396,8 @@ static void test_values_special_and_rounding(void **state)
     assert_true(value_of("a +Inf\n", PROM) == INFINITY);
     assert_true(value_of("a -Inf\n", PROM) == -INFINITY);
     assert_true(value_of("a infinity\n", PROM) == INFINITY);
-    assert_true(value_of("a 0x1p3\n", PROM) == 8); /* Go's ParseFloat takes hex */
+    assert_error("a 0x1p3\n", PROM, SCRAPE, "invalid value"); /* Prometheus refuses 'p' */
+    assert_error("a 0x1\n", PROM, SCRAPE, "invalid value");   /* and Go hex needs one */
     assert_true(value_of("a 0.1\n", PROM) == 0.1);
     assert_true(value_of("a 1e23\n", PROM) == 1e23);
     assert_true(value_of("a 1.7976931348623157e308\n", PROM) == 1.7976931348623157e308);
