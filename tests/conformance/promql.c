@@ -1,7 +1,7 @@
 /* tests/conformance/promql.c — runs the promqltest corpus (every .test file in
- * $CONFORMANCE_DIR/promql, format in FORMAT.md there) against the `promql` query plugin over the `mem` storage
- * plugin, both loaded as modules and driven only through their ops tables. Prints per file
- * and in total `N passed, N failed, N skipped`. An eval is skipped only when its file is
+ * $CONFORMANCE_DIR/promql, format in FORMAT.md there) against the `promql` query plugin over the
+ * `mem` storage plugin, both loaded as modules and driven only through their ops tables. Prints per
+ * file and in total `N passed, N failed, N skipped`. An eval is skipped only when its file is
  * start_timestamps.test or when histogram data is in a series the eval can select or in
  * its expected result; a file without histogram data must skip nothing. */
 #include <ctype.h>
@@ -121,8 +121,7 @@ static void lset_sort(struct lset *ls)
     ignis_labels_sort(ls->l, ls->n);
 }
 
-static bool lset_eq(const struct ignis_label *a, size_t na, const struct ignis_label *b,
-                    size_t nb)
+static bool lset_eq(const struct ignis_label *a, size_t na, const struct ignis_label *b, size_t nb)
 {
     return ignis_labels_cmp(a, na, b, nb) == 0;
 }
@@ -150,16 +149,43 @@ static size_t unquote(const char *s, char **out, size_t *outlen)
             char c = s[i];
             int base = 0, nd = 0;
             switch (c) {
-            case 'a': b[o++] = '\a'; i++; continue;
-            case 'b': b[o++] = '\b'; i++; continue;
-            case 'f': b[o++] = '\f'; i++; continue;
-            case 'n': b[o++] = '\n'; i++; continue;
-            case 'r': b[o++] = '\r'; i++; continue;
-            case 't': b[o++] = '\t'; i++; continue;
-            case 'v': b[o++] = '\v'; i++; continue;
-            case 'x': base = 16, nd = 2, i++; break;
-            case 'u': base = 16, nd = 4, i++; break;
-            case 'U': base = 16, nd = 8, i++; break;
+            case 'a':
+                b[o++] = '\a';
+                i++;
+                continue;
+            case 'b':
+                b[o++] = '\b';
+                i++;
+                continue;
+            case 'f':
+                b[o++] = '\f';
+                i++;
+                continue;
+            case 'n':
+                b[o++] = '\n';
+                i++;
+                continue;
+            case 'r':
+                b[o++] = '\r';
+                i++;
+                continue;
+            case 't':
+                b[o++] = '\t';
+                i++;
+                continue;
+            case 'v':
+                b[o++] = '\v';
+                i++;
+                continue;
+            case 'x':
+                base = 16, nd = 2, i++;
+                break;
+            case 'u':
+                base = 16, nd = 4, i++;
+                break;
+            case 'U':
+                base = 16, nd = 8, i++;
+                break;
             default:
                 if (c >= '0' && c <= '7') {
                     base = 8, nd = 3;
@@ -177,8 +203,9 @@ static size_t unquote(const char *s, char **out, size_t *outlen)
             for (int k = 0; k < nd; k++) {
                 char d = s[i++];
                 int x = isdigit((unsigned char)d) ? d - '0'
-                      : (d >= 'a' && d <= 'f') ? d - 'a' + 10
-                      : (d >= 'A' && d <= 'F') ? d - 'A' + 10 : 99;
+                        : (d >= 'a' && d <= 'f')  ? d - 'a' + 10
+                        : (d >= 'A' && d <= 'F')  ? d - 'A' + 10
+                                                  : 99;
                 if (x >= base) {
                     free(b);
                     return 0;
@@ -534,8 +561,7 @@ static void engine_open(struct runner *r)
         ignis_config_set_bool(cfg, on[i], true, "conformance");
     /* the corpus' environment (FORMAT.md section 3) */
     if (ignis_config_set(cfg, "lookback_delta", "5m", "conformance", err, sizeof err) != 0 ||
-        ignis_config_set(cfg, "default_subquery_step", "1m", "conformance", err, sizeof err) !=
-            0 ||
+        ignis_config_set(cfg, "default_subquery_step", "1m", "conformance", err, sizeof err) != 0 ||
         ignis_config_set(cfg, "timeout", "100s", "conformance", err, sizeof err) != 0) {
         fprintf(stderr, "promql config: %s\n", err);
         exit(2);
@@ -567,8 +593,7 @@ struct loadline {
     struct items it;
 };
 
-static int do_load(struct runner *r, int64_t step, bool nhcb, char **body, size_t nbody,
-                   int lineno)
+static int do_load(struct runner *r, int64_t step, bool nhcb, char **body, size_t nbody, int lineno)
 {
     struct loadline *ll = xcalloc(nbody, sizeof *ll);
     size_t n = 0;
@@ -881,8 +906,10 @@ static bool selects_hist(struct runner *r, const struct pq_node *n)
             if (ignis_selector_matches(&n->vs.sel, r->hist[i].l, r->hist[i].n))
                 return true;
         return false;
-    case N_MATRIX: return selects_hist(r, n->ms.vs);
-    case N_SUBQUERY: return selects_hist(r, n->sq.expr);
+    case N_MATRIX:
+        return selects_hist(r, n->ms.vs);
+    case N_SUBQUERY:
+        return selects_hist(r, n->sq.expr);
     case N_CALL:
         if (n->call.fn->id == F_INFO) {
             /* info() reads info series by the __name__ matchers of its second argument,
@@ -910,11 +937,16 @@ static bool selects_hist(struct runner *r, const struct pq_node *n)
             if (selects_hist(r, n->call.args[i]))
                 return true;
         return false;
-    case N_AGG: return selects_hist(r, n->agg.param) || selects_hist(r, n->agg.expr);
-    case N_BINARY: return selects_hist(r, n->bin.lhs) || selects_hist(r, n->bin.rhs);
-    case N_UNARY: return selects_hist(r, n->un.expr);
-    case N_PAREN: return selects_hist(r, n->paren.expr);
-    default: return false;
+    case N_AGG:
+        return selects_hist(r, n->agg.param) || selects_hist(r, n->agg.expr);
+    case N_BINARY:
+        return selects_hist(r, n->bin.lhs) || selects_hist(r, n->bin.rhs);
+    case N_UNARY:
+        return selects_hist(r, n->un.expr);
+    case N_PAREN:
+        return selects_hist(r, n->paren.expr);
+    default:
+        return false;
     }
 }
 
@@ -1023,8 +1055,7 @@ static bool check_result(struct eval *e, const struct ignis_query_result *res)
     if (!check_annos("warn", e->warn_any, e->no_warn, e->warns, e->nwarns, res->warnings,
                      res->nwarnings))
         return false;
-    if (!check_annos("info", e->info_any, e->no_info, e->infos, e->ninfos, res->infos,
-                     res->ninfos))
+    if (!check_annos("info", e->info_any, e->no_info, e->infos, e->ninfos, res->infos, res->ninfos))
         return false;
     if (e->has_string) {
         if (res->type != IGNIS_VALUE_STRING)
@@ -1068,7 +1099,8 @@ static bool check_result(struct eval *e, const struct ignis_query_result *res)
         struct expected_series *x = &e->ser[i];
         size_t j;
         for (j = 0; j < res->nseries; j++)
-            if (!used[j] && lset_eq(res->series[j].labels, res->series[j].nlabels, x->ls.l, x->ls.n))
+            if (!used[j] &&
+                lset_eq(res->series[j].labels, res->series[j].nlabels, x->ls.l, x->ls.n))
                 break;
         if (j == res->nseries) {
             fprintf(stderr, "      missing: ");
@@ -1133,8 +1165,10 @@ static bool calls_any(const struct pq_node *n, const enum pq_fid *ids, size_t ni
     if (!n)
         return false;
     switch (n->kind) {
-    case N_MATRIX: return calls_any(n->ms.range.expr, ids, nids) || calls_any(n->ms.vs, ids, nids);
-    case N_VECTOR: return calls_any(n->vs.offset.expr, ids, nids);
+    case N_MATRIX:
+        return calls_any(n->ms.range.expr, ids, nids) || calls_any(n->ms.vs, ids, nids);
+    case N_VECTOR:
+        return calls_any(n->vs.offset.expr, ids, nids);
     case N_SUBQUERY:
         return calls_any(n->sq.expr, ids, nids) || calls_any(n->sq.range.expr, ids, nids) ||
                calls_any(n->sq.step.expr, ids, nids) || calls_any(n->sq.offset.expr, ids, nids);
@@ -1146,11 +1180,16 @@ static bool calls_any(const struct pq_node *n, const enum pq_fid *ids, size_t ni
             if (calls_any(n->call.args[i], ids, nids))
                 return true;
         return false;
-    case N_AGG: return calls_any(n->agg.param, ids, nids) || calls_any(n->agg.expr, ids, nids);
-    case N_BINARY: return calls_any(n->bin.lhs, ids, nids) || calls_any(n->bin.rhs, ids, nids);
-    case N_UNARY: return calls_any(n->un.expr, ids, nids);
-    case N_PAREN: return calls_any(n->paren.expr, ids, nids);
-    default: return false;
+    case N_AGG:
+        return calls_any(n->agg.param, ids, nids) || calls_any(n->agg.expr, ids, nids);
+    case N_BINARY:
+        return calls_any(n->bin.lhs, ids, nids) || calls_any(n->bin.rhs, ids, nids);
+    case N_UNARY:
+        return calls_any(n->un.expr, ids, nids);
+    case N_PAREN:
+        return calls_any(n->paren.expr, ids, nids);
+    default:
+        return false;
     }
 }
 
@@ -1160,8 +1199,10 @@ static bool uses_start_end(const struct pq_node *n)
     if (!n)
         return false;
     switch (n->kind) {
-    case N_VECTOR: return n->vs.at == PQ_AT_START || n->vs.at == PQ_AT_END;
-    case N_MATRIX: return uses_start_end(n->ms.vs);
+    case N_VECTOR:
+        return n->vs.at == PQ_AT_START || n->vs.at == PQ_AT_END;
+    case N_MATRIX:
+        return uses_start_end(n->ms.vs);
     case N_SUBQUERY:
         return n->sq.at == PQ_AT_START || n->sq.at == PQ_AT_END || uses_start_end(n->sq.expr);
     case N_CALL:
@@ -1169,11 +1210,16 @@ static bool uses_start_end(const struct pq_node *n)
             if (uses_start_end(n->call.args[i]))
                 return true;
         return false;
-    case N_AGG: return uses_start_end(n->agg.param) || uses_start_end(n->agg.expr);
-    case N_BINARY: return uses_start_end(n->bin.lhs) || uses_start_end(n->bin.rhs);
-    case N_UNARY: return uses_start_end(n->un.expr);
-    case N_PAREN: return uses_start_end(n->paren.expr);
-    default: return false;
+    case N_AGG:
+        return uses_start_end(n->agg.param) || uses_start_end(n->agg.expr);
+    case N_BINARY:
+        return uses_start_end(n->bin.lhs) || uses_start_end(n->bin.rhs);
+    case N_UNARY:
+        return uses_start_end(n->un.expr);
+    case N_PAREN:
+        return uses_start_end(n->paren.expr);
+    default:
+        return false;
     }
 }
 
@@ -1189,7 +1235,9 @@ static void pin_at(struct pq_node *n, int64_t t)
             n->vs.at_ms = t;
         }
         break;
-    case N_MATRIX: pin_at(n->ms.vs, t); break;
+    case N_MATRIX:
+        pin_at(n->ms.vs, t);
+        break;
     case N_SUBQUERY:
         if (n->sq.at == PQ_AT_NONE) {
             n->sq.at = PQ_AT_TS;
@@ -1208,9 +1256,14 @@ static void pin_at(struct pq_node *n, int64_t t)
         pin_at(n->bin.lhs, t);
         pin_at(n->bin.rhs, t);
         break;
-    case N_UNARY: pin_at(n->un.expr, t); break;
-    case N_PAREN: pin_at(n->paren.expr, t); break;
-    default: break;
+    case N_UNARY:
+        pin_at(n->un.expr, t);
+        break;
+    case N_PAREN:
+        pin_at(n->paren.expr, t);
+        break;
+    default:
+        break;
     }
 }
 
@@ -1339,14 +1392,14 @@ static void run_eval(struct runner *r, struct eval *e)
 {
     static const struct pq_features all = {true, true, true, true, true, true};
     static const enum pq_fid no_range_check[] = {F_START, F_END, F_RANGE, F_STEP};
-    static const enum pq_fid no_at_check[] = {
-        F_TIME,        F_TIMESTAMP,   F_PREDICT_LINEAR, F_MINUTE, F_HOUR,  F_DAY_OF_WEEK,
-        F_DAY_OF_MONTH, F_DAY_OF_YEAR, F_DAYS_IN_MONTH,  F_MONTH,  F_YEAR, F_START,
-        F_END,         F_RANGE,       F_STEP};
+    static const enum pq_fid no_at_check[] = {F_TIME,         F_TIMESTAMP,   F_PREDICT_LINEAR,
+                                              F_MINUTE,       F_HOUR,        F_DAY_OF_WEEK,
+                                              F_DAY_OF_MONTH, F_DAY_OF_YEAR, F_DAYS_IN_MONTH,
+                                              F_MONTH,        F_YEAR,        F_START,
+                                              F_END,          F_RANGE,       F_STEP};
     char err[512];
     bool skip = e->hist_in_expected;
-    bool range_check = !e->range && !e->fail && !e->ordered && !e->has_string &&
-                       !e->range_vector;
+    bool range_check = !e->range && !e->fail && !e->ordered && !e->has_string && !e->range_vector;
     bool at_check = !e->range;
     struct pq_expr *pe = pq_parse(e->expr, strlen(e->expr), &all, err, sizeof err);
     if (!skip && pe && selects_hist(r, pe->root))
@@ -1366,8 +1419,8 @@ static void run_eval(struct runner *r, struct eval *e)
         return;
     }
     int64_t t = e->range_vector ? e->rv_end : e->start;
-    struct ignis_query *q = e->range ? exec_q(r, e->expr, e->start, e->end, e->step)
-                                     : exec_q(r, e->expr, t, t, 0);
+    struct ignis_query *q =
+        e->range ? exec_q(r, e->expr, e->start, e->end, e->step) : exec_q(r, e->expr, t, t, 0);
     bool ok;
     if (!q) {
         ok = failf("exec failed");
@@ -1390,7 +1443,8 @@ static void run_eval(struct runner *r, struct eval *e)
     }
 }
 
-/* ---- files ------------------------------------------------------------------------------------ */
+/* ---- files ------------------------------------------------------------------------------------
+ */
 
 struct fline {
     char *s; /* trimmed; "" for blank and comment lines */

@@ -16,12 +16,12 @@
 /* Longer inputs add nothing a grammar fuzzer needs and only slow it down. */
 #define FUZZ_MAX_QUERY 4096
 
-#define CHECK(cond)                                                                         \
-    do {                                                                                    \
-        if (!(cond)) {                                                                      \
-            fprintf(stderr, "fuzz_promql: check failed: %s (line %d)\n", #cond, __LINE__);  \
-            abort();                                                                        \
-        }                                                                                   \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_promql: check failed: %s (line %d)\n", #cond, __LINE__);         \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 static const struct pq_features all = {
@@ -73,7 +73,7 @@ static const struct fseries fdata[] = {
      {1, 1, 1, 1, 1, 1, 1, 1}},
 };
 #define FSTEP 30000 /* ms between samples */
-#define NF (sizeof fdata / sizeof fdata[0])
+#define NF    (sizeof fdata / sizeof fdata[0])
 
 struct ignis_querier {
     int unused;
@@ -174,8 +174,13 @@ static const struct pq_engine_opts fopts = {
 /* Evaluates e and checks the result's shape. */
 static void evaluate(const struct pq_expr *e, int64_t start, int64_t end, int64_t step)
 {
-    struct pq_exec_in in = {.expr = e, .start = start, .end = end, .step = step,
-                            .range = step > 0, .ops = &fops, .storage = (void *)&fops};
+    struct pq_exec_in in = {.expr = e,
+                            .start = start,
+                            .end = end,
+                            .step = step,
+                            .range = step > 0,
+                            .ops = &fops,
+                            .storage = (void *)&fops};
     struct pq_res r;
     CHECK(pq_exec(&fopts, &in, &r) == 0);
     if (r.err != IGNIS_QERR_NONE) {
@@ -190,8 +195,7 @@ static void evaluate(const struct pq_expr *e, int64_t start, int64_t end, int64_
             for (size_t j = 1; j < s->nls; j++)
                 CHECK(ignis_labels_cmp(&s->ls[j - 1], 1, &s->ls[j], 1) < 0);
             if (r.type == IGNIS_VALUE_MATRIX && i > 0)
-                CHECK(ignis_labels_cmp(r.series[i - 1].ls, r.series[i - 1].nls, s->ls,
-                                       s->nls) < 0);
+                CHECK(ignis_labels_cmp(r.series[i - 1].ls, r.series[i - 1].nls, s->ls, s->nls) < 0);
         }
     } else {
         CHECK(r.type == IGNIS_VALUE_SCALAR || r.type == IGNIS_VALUE_STRING);

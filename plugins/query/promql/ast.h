@@ -126,8 +126,8 @@ struct pq_token {
 enum pq_kind {
     N_NUMBER,
     N_STRING,
-    N_VECTOR,   /* instant vector selector */
-    N_MATRIX,   /* range vector selector: .vs is the selector, .range the range */
+    N_VECTOR, /* instant vector selector */
+    N_MATRIX, /* range vector selector: .vs is the selector, .range the range */
     N_SUBQUERY,
     N_CALL,
     N_AGG,
@@ -145,9 +145,9 @@ enum pq_at {
 
 enum pq_card {
     PQ_CARD_ONE_TO_ONE = 0,
-    PQ_CARD_MANY_TO_ONE, /* group_left */
-    PQ_CARD_ONE_TO_MANY, /* group_right */
-    PQ_CARD_MANY_TO_MANY,/* set operators */
+    PQ_CARD_MANY_TO_ONE,  /* group_left */
+    PQ_CARD_ONE_TO_MANY,  /* group_right */
+    PQ_CARD_MANY_TO_MANY, /* set operators */
 };
 
 struct pq_node;
@@ -180,7 +180,7 @@ struct pq_node {
     union {
         struct {
             double v;
-            bool is_dur;  /* written as a duration ("5m") */
+            bool is_dur; /* written as a duration ("5m") */
             int64_t dur_ms;
         } num;
         struct {
@@ -188,7 +188,7 @@ struct pq_node {
             size_t len;
         } str;
         struct {
-            char *name; /* metric name written before the braces, or NULL */
+            char *name;                /* metric name written before the braces, or NULL */
             struct ignis_selector sel; /* every matcher, the name's first */
             bool offset_set;
             struct pq_dur offset;
@@ -225,8 +225,8 @@ struct pq_node {
             struct pq_node *lhs, *rhs;
             bool ret_bool;
             enum pq_card card;
-            bool on;            /* on(...) rather than ignoring(...) */
-            bool matching_set;  /* on/ignoring written */
+            bool on;           /* on(...) rather than ignoring(...) */
+            bool matching_set; /* on/ignoring written */
             struct pq_label_list match, include;
             bool fill_left, fill_right; /* fill value given for a missing LHS / RHS */
             double fill_left_v, fill_right_v;
@@ -245,20 +245,96 @@ struct pq_node {
 /* ---- functions ---------------------------------------------------------------- */
 
 enum pq_fid {
-    F_ABS, F_ABSENT, F_ABSENT_OVER_TIME, F_ACOS, F_ACOSH, F_ASIN, F_ASINH, F_ATAN, F_ATANH,
-    F_AVG_OVER_TIME, F_CEIL, F_CHANGES, F_CLAMP, F_CLAMP_MAX, F_CLAMP_MIN, F_COS, F_COSH,
-    F_COUNT_OVER_TIME, F_DAYS_IN_MONTH, F_DAY_OF_MONTH, F_DAY_OF_WEEK, F_DAY_OF_YEAR, F_DEG,
-    F_DELTA, F_DERIV, F_DOUBLE_EXPONENTIAL_SMOOTHING, F_END, F_EXP, F_FIRST_OVER_TIME, F_FLOOR,
-    F_HISTOGRAM_AVG, F_HISTOGRAM_COUNT, F_HISTOGRAM_FRACTION, F_HISTOGRAM_QUANTILE,
-    F_HISTOGRAM_QUANTILES, F_HISTOGRAM_STDDEV, F_HISTOGRAM_STDVAR, F_HISTOGRAM_SUM, F_HOUR,
-    F_IDELTA, F_INCREASE, F_INFO, F_IRATE, F_LABEL_JOIN, F_LABEL_REPLACE, F_LAST_OVER_TIME,
-    F_LN, F_LOG10, F_LOG2, F_MAD_OVER_TIME, F_MAX_OF, F_MAX_OVER_TIME, F_MIN_OF,
-    F_MIN_OVER_TIME, F_MINUTE, F_MONTH, F_PI, F_PREDICT_LINEAR, F_PRESENT_OVER_TIME,
-    F_QUANTILE_OVER_TIME, F_RAD, F_RANGE, F_RATE, F_RESETS, F_ROUND, F_SCALAR, F_SGN, F_SIN,
-    F_SINH, F_SORT, F_SORT_BY_LABEL, F_SORT_BY_LABEL_DESC, F_SORT_DESC, F_SQRT, F_START,
-    F_START_TIMESTAMP, F_STDDEV_OVER_TIME, F_STDVAR_OVER_TIME, F_STEP, F_SUM_OVER_TIME, F_TAN,
-    F_TANH, F_TIME, F_TIMESTAMP, F_TS_OF_FIRST_OVER_TIME, F_TS_OF_LAST_OVER_TIME,
-    F_TS_OF_MAX_OVER_TIME, F_TS_OF_MIN_OVER_TIME, F_VECTOR, F_YEAR,
+    F_ABS,
+    F_ABSENT,
+    F_ABSENT_OVER_TIME,
+    F_ACOS,
+    F_ACOSH,
+    F_ASIN,
+    F_ASINH,
+    F_ATAN,
+    F_ATANH,
+    F_AVG_OVER_TIME,
+    F_CEIL,
+    F_CHANGES,
+    F_CLAMP,
+    F_CLAMP_MAX,
+    F_CLAMP_MIN,
+    F_COS,
+    F_COSH,
+    F_COUNT_OVER_TIME,
+    F_DAYS_IN_MONTH,
+    F_DAY_OF_MONTH,
+    F_DAY_OF_WEEK,
+    F_DAY_OF_YEAR,
+    F_DEG,
+    F_DELTA,
+    F_DERIV,
+    F_DOUBLE_EXPONENTIAL_SMOOTHING,
+    F_END,
+    F_EXP,
+    F_FIRST_OVER_TIME,
+    F_FLOOR,
+    F_HISTOGRAM_AVG,
+    F_HISTOGRAM_COUNT,
+    F_HISTOGRAM_FRACTION,
+    F_HISTOGRAM_QUANTILE,
+    F_HISTOGRAM_QUANTILES,
+    F_HISTOGRAM_STDDEV,
+    F_HISTOGRAM_STDVAR,
+    F_HISTOGRAM_SUM,
+    F_HOUR,
+    F_IDELTA,
+    F_INCREASE,
+    F_INFO,
+    F_IRATE,
+    F_LABEL_JOIN,
+    F_LABEL_REPLACE,
+    F_LAST_OVER_TIME,
+    F_LN,
+    F_LOG10,
+    F_LOG2,
+    F_MAD_OVER_TIME,
+    F_MAX_OF,
+    F_MAX_OVER_TIME,
+    F_MIN_OF,
+    F_MIN_OVER_TIME,
+    F_MINUTE,
+    F_MONTH,
+    F_PI,
+    F_PREDICT_LINEAR,
+    F_PRESENT_OVER_TIME,
+    F_QUANTILE_OVER_TIME,
+    F_RAD,
+    F_RANGE,
+    F_RATE,
+    F_RESETS,
+    F_ROUND,
+    F_SCALAR,
+    F_SGN,
+    F_SIN,
+    F_SINH,
+    F_SORT,
+    F_SORT_BY_LABEL,
+    F_SORT_BY_LABEL_DESC,
+    F_SORT_DESC,
+    F_SQRT,
+    F_START,
+    F_START_TIMESTAMP,
+    F_STDDEV_OVER_TIME,
+    F_STDVAR_OVER_TIME,
+    F_STEP,
+    F_SUM_OVER_TIME,
+    F_TAN,
+    F_TANH,
+    F_TIME,
+    F_TIMESTAMP,
+    F_TS_OF_FIRST_OVER_TIME,
+    F_TS_OF_LAST_OVER_TIME,
+    F_TS_OF_MAX_OVER_TIME,
+    F_TS_OF_MIN_OVER_TIME,
+    F_VECTOR,
+    F_YEAR,
     F_COUNT_
 };
 
@@ -266,9 +342,9 @@ struct pq_func {
     const char *name;
     enum pq_fid id;
     enum pq_type args[6];
-    int nargs;      /* entries in args */
-    int variadic;   /* 0: exactly nargs; >0: the last may be omitted or repeated up to
-                       this many times; -1: the last repeats without bound */
+    int nargs;    /* entries in args */
+    int variadic; /* 0: exactly nargs; >0: the last may be omitted or repeated up to
+                     this many times; -1: the last repeats without bound */
     enum pq_type ret;
     bool experimental;
 };
@@ -292,7 +368,7 @@ struct pq_features {
 struct pq_expr {
     struct pq_arena arena;
     struct pq_node *root;
-    char *text;   /* a copy of the query (arena), for positions in annotations */
+    char *text; /* a copy of the query (arena), for positions in annotations */
     size_t len;
     /* selectors whose matchers must be freed with the tree */
     struct pq_node **sels;

@@ -53,7 +53,9 @@ static void walk_bounds(struct bounds *b, const struct pq_node *n, int64_t start
         widen(b, s - back, e + (n->vs.smoothed ? lb : 0));
         break;
     }
-    case N_MATRIX: walk_bounds(b, n->ms.vs, start, end, dur_ms(ev, &n->ms.range)); break;
+    case N_MATRIX:
+        walk_bounds(b, n->ms.vs, start, end, dur_ms(ev, &n->ms.range));
+        break;
     case N_SUBQUERY: {
         int64_t off = n->sq.offset_set ? dur_ms(ev, &n->sq.offset) : 0;
         int64_t step = n->sq.step_set ? dur_ms(ev, &n->sq.step) : ev->o->subquery_step_ms;
@@ -78,9 +80,14 @@ static void walk_bounds(struct bounds *b, const struct pq_node *n, int64_t start
         walk_bounds(b, n->bin.lhs, start, end, 0);
         walk_bounds(b, n->bin.rhs, start, end, 0);
         break;
-    case N_UNARY: walk_bounds(b, n->un.expr, start, end, 0); break;
-    case N_PAREN: walk_bounds(b, n->paren.expr, start, end, range); break;
-    default: break;
+    case N_UNARY:
+        walk_bounds(b, n->un.expr, start, end, 0);
+        break;
+    case N_PAREN:
+        walk_bounds(b, n->paren.expr, start, end, range);
+        break;
+    default:
+        break;
     }
 }
 
@@ -256,8 +263,9 @@ int pq_exec(const struct pq_engine_opts *o, const struct pq_exec_in *in, struct 
     }
     if (in->range) {
         if (in->step <= 0) {
-            ev_error(&ev, IGNIS_QERR_BAD_DATA, "zero or negative query resolution step widths "
-                                               "are not accepted. Try a positive integer");
+            ev_error(&ev, IGNIS_QERR_BAD_DATA,
+                     "zero or negative query resolution step widths "
+                     "are not accepted. Try a positive integer");
             goto done;
         }
         if (in->end < in->start) {
@@ -321,9 +329,14 @@ int pq_exec(const struct pq_engine_opts *o, const struct pq_exec_in *in, struct 
             out->str = (char *)v.str;
             out->t = ev.start;
             break;
-        case PQ_T_VECTOR: out->type = in->range ? IGNIS_VALUE_MATRIX : IGNIS_VALUE_VECTOR; break;
-        case PQ_T_MATRIX: out->type = IGNIS_VALUE_MATRIX; break;
-        default: break;
+        case PQ_T_VECTOR:
+            out->type = in->range ? IGNIS_VALUE_MATRIX : IGNIS_VALUE_VECTOR;
+            break;
+        case PQ_T_MATRIX:
+            out->type = IGNIS_VALUE_MATRIX;
+            break;
+        default:
+            break;
         }
         if (ev.err == IGNIS_QERR_NONE && (v.type == PQ_T_VECTOR || v.type == PQ_T_MATRIX ||
                                           (v.type == PQ_T_SCALAR && in->range))) {

@@ -9,17 +9,17 @@
 #include "ast.h"
 
 struct pq_engine_opts {
-    int64_t lookback_ms;        /* 5m by default */
-    uint64_t max_samples;       /* points held at once; 0: no limit */
-    int64_t timeout_ms;         /* 0: none */
-    int64_t subquery_step_ms;   /* step of `[a:]` subqueries (the evaluation interval) */
+    int64_t lookback_ms;      /* 5m by default */
+    uint64_t max_samples;     /* points held at once; 0: no limit */
+    int64_t timeout_ms;       /* 0: none */
+    int64_t subquery_step_ms; /* step of `[a:]` subqueries (the evaluation interval) */
 };
 
 /* One query. start == end and step 0 for an instant query. */
 struct pq_exec_in {
     const struct pq_expr *expr;
     int64_t start, end, step;
-    bool range;                 /* a range query (result always a matrix) */
+    bool range; /* a range query (result always a matrix) */
     const struct ignis_storage_ops *ops;
     void *storage;
     const volatile int *cancel; /* set non-zero to stop (may be NULL) */
@@ -31,7 +31,7 @@ struct pq_series {
     struct ignis_label *ls;
     size_t nls;
     uint64_t hash;
-    bool drop_name;  /* __name__ is to be removed when the query finishes */
+    bool drop_name; /* __name__ is to be removed when the query finishes */
     int64_t *t;
     double *v;
     size_t n, cap;
@@ -40,13 +40,13 @@ struct pq_series {
 struct pq_res {
     enum ignis_value_type type;
     enum ignis_query_error err;
-    char *errmsg;                 /* malloc'd; NULL when no error */
-    struct pq_series *series;     /* malloc'd array */
+    char *errmsg;             /* malloc'd; NULL when no error */
+    struct pq_series *series; /* malloc'd array */
     size_t nseries;
     double scalar;
     int64_t t;
-    char *str;                    /* arena */
-    char **warnings, **infos;     /* malloc'd strings, rendered as Prometheus' API does */
+    char *str;                /* arena */
+    char **warnings, **infos; /* malloc'd strings, rendered as Prometheus' API does */
     size_t nwarnings, ninfos;
     uint64_t total_samples, peak_samples;
     struct pq_arena arena;

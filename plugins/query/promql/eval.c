@@ -169,8 +169,7 @@ static bool is_metric_name(const struct ignis_label *l, int drop_metric)
 }
 
 struct ignis_label *lbl_without(struct ev *ev, const struct ignis_label *ls, size_t n,
-                                char *const *names, size_t nnames, int drop_metric,
-                                size_t *out_n)
+                                char *const *names, size_t nnames, int drop_metric, size_t *out_n)
 {
     struct ignis_label *o = pq_alloc(ev->arena, (n ? n : 1) * sizeof *o);
     if (!o) {
@@ -213,9 +212,8 @@ static int name_cmp(const char *a, size_t al, const char *b, size_t bl)
     return al < bl ? -1 : al > bl ? 1 : 0;
 }
 
-struct ignis_label *lbl_set(struct ev *ev, const struct ignis_label *ls, size_t n,
-                            const char *name, size_t name_len, const char *value,
-                            size_t value_len, size_t *out_n)
+struct ignis_label *lbl_set(struct ev *ev, const struct ignis_label *ls, size_t n, const char *name,
+                            size_t name_len, const char *value, size_t value_len, size_t *out_n)
 {
     struct ignis_label *o = pq_alloc(ev->arena, (n + 1) * sizeof *o);
     if (!o) {
@@ -427,7 +425,8 @@ struct pq_series *out_series(struct ev *ev, struct pq_value *v, struct outmap *m
     return s;
 }
 
-/* ---- cursors over vector values --------------------------------------------------------------- */
+/* ---- cursors over vector values ---------------------------------------------------------------
+ */
 
 int vcur_init(struct ev *ev, struct vcur *c, const struct pq_value *v)
 {
@@ -475,10 +474,14 @@ const struct pq_node *ev_unparen(const struct pq_node *n)
 int64_t ev_at_time(const struct ev *ev, enum pq_at at, int64_t at_ms, int64_t ts)
 {
     switch (at) {
-    case PQ_AT_TS: return at_ms;
-    case PQ_AT_START: return ev->qstart;
-    case PQ_AT_END: return ev->qend;
-    default: return ts;
+    case PQ_AT_TS:
+        return at_ms;
+    case PQ_AT_START:
+        return ev->qstart;
+    case PQ_AT_END:
+        return ev->qend;
+    default:
+        return ts;
     }
 }
 
@@ -626,8 +629,7 @@ static long last_le(const int64_t *t, size_t n, int64_t x)
 /* An instant vector selector over every step: the newest sample in (t - lookback, t]
  * unless it is a stale marker. want_ts: the value is the sample's timestamp in seconds
  * (for timestamp()). smoothed: linear interpolation between the samples around t. */
-int ev_selector_points(struct ev *ev, const struct pq_node *vs, bool want_ts,
-                       struct pq_value *out)
+int ev_selector_points(struct ev *ev, const struct pq_node *vs, bool want_ts, struct pq_value *out)
 {
     int64_t offset;
     if (resolve_dur(ev, &vs->vs.offset, &offset) < 0)
@@ -774,8 +776,8 @@ static int eval_subquery(struct ev *ev, const struct pq_node *n, struct rangearg
     for (size_t i = 0; i < v.n; i++) {
         struct pq_series *s = &v.s[i];
         ra->counted += s->n; /* the points move here, still counted */
-        ra->s[i] = (struct rawser){.ls = s->ls, .nls = s->nls, .drop_name = s->drop_name,
-                                   .t = s->t, .v = s->v, .n = s->n};
+        ra->s[i] = (struct rawser){
+            .ls = s->ls, .nls = s->nls, .drop_name = s->drop_name, .t = s->t, .v = s->v, .n = s->n};
         s->t = NULL;
         s->v = NULL;
     }
@@ -872,13 +874,19 @@ int ev_eval(struct ev *ev, const struct pq_node *n, struct pq_value *out)
         out->type = PQ_T_STRING;
         out->str = ev_strdup(ev, n->str.s, n->str.len);
         return out->str ? 0 : -1;
-    case N_PAREN: return ev_eval(ev, n->paren.expr, out);
-    case N_VECTOR: return ev_selector_points(ev, n, false, out);
+    case N_PAREN:
+        return ev_eval(ev, n->paren.expr, out);
+    case N_VECTOR:
+        return ev_selector_points(ev, n, false, out);
     case N_MATRIX:
-    case N_SUBQUERY: return eval_matrix_value(ev, n, out);
-    case N_CALL: return ev_eval_call(ev, n, out);
-    case N_AGG: return eval_agg(ev, n, out);
-    case N_BINARY: return eval_binary(ev, n, out);
+    case N_SUBQUERY:
+        return eval_matrix_value(ev, n, out);
+    case N_CALL:
+        return ev_eval_call(ev, n, out);
+    case N_AGG:
+        return eval_agg(ev, n, out);
+    case N_BINARY:
+        return eval_binary(ev, n, out);
     case N_UNARY:
         if (ev_eval(ev, n->un.expr, out) < 0)
             return -1;
@@ -900,26 +908,55 @@ int ev_eval(struct ev *ev, const struct pq_node *n, struct pq_value *out)
     return ev_error(ev, IGNIS_QERR_INTERNAL, "unknown node");
 }
 
-/* ---- binary operators --------------------------------------------------------------------------- */
+/* ---- binary operators ---------------------------------------------------------------------------
+ */
 
 /* Applies a float operator; returns whether the element is kept (comparisons filter). */
 static bool binop(enum pq_tok op, double l, double r, double *out)
 {
     switch (op) {
-    case TK_ADD: *out = l + r; return true;
-    case TK_SUB: *out = l - r; return true;
-    case TK_MUL: *out = l * r; return true;
-    case TK_DIV: *out = l / r; return true;
-    case TK_POW: *out = pow(l, r); return true;
-    case TK_MOD: *out = fmod(l, r); return true;
-    case TK_ATAN2: *out = atan2(l, r); return true;
-    case TK_EQLC: *out = l; return l == r;
-    case TK_NEQ: *out = l; return l != r;
-    case TK_GTR: *out = l; return l > r;
-    case TK_LSS: *out = l; return l < r;
-    case TK_GTE: *out = l; return l >= r;
-    case TK_LTE: *out = l; return l <= r;
-    default: *out = NAN; return false; /* trim operators apply to histograms only */
+    case TK_ADD:
+        *out = l + r;
+        return true;
+    case TK_SUB:
+        *out = l - r;
+        return true;
+    case TK_MUL:
+        *out = l * r;
+        return true;
+    case TK_DIV:
+        *out = l / r;
+        return true;
+    case TK_POW:
+        *out = pow(l, r);
+        return true;
+    case TK_MOD:
+        *out = fmod(l, r);
+        return true;
+    case TK_ATAN2:
+        *out = atan2(l, r);
+        return true;
+    case TK_EQLC:
+        *out = l;
+        return l == r;
+    case TK_NEQ:
+        *out = l;
+        return l != r;
+    case TK_GTR:
+        *out = l;
+        return l > r;
+    case TK_LSS:
+        *out = l;
+        return l < r;
+    case TK_GTE:
+        *out = l;
+        return l >= r;
+    case TK_LTE:
+        *out = l;
+        return l <= r;
+    default:
+        *out = NAN;
+        return false; /* trim operators apply to histograms only */
     }
 }
 
@@ -1000,7 +1037,7 @@ static uint64_t signature(struct ev *ev, const struct pq_node *n, const struct p
 
 struct sigent {
     uint64_t sig;
-    size_t idx;     /* sample index on its side */
+    size_t idx; /* sample index on its side */
     bool used;
 };
 
@@ -1061,9 +1098,8 @@ static struct ignis_label *result_labels(struct ev *ev, const struct pq_node *n,
     return ls;
 }
 
-static int dup_error(struct ev *ev, struct ignis_label *sigls,
-                     size_t nsig, const struct pq_series *a, const struct pq_series *b,
-                     const char *side)
+static int dup_error(struct ev *ev, struct ignis_label *sigls, size_t nsig,
+                     const struct pq_series *a, const struct pq_series *b, const char *side)
 {
     struct pq_buf x = {0}, y = {0}, g = {0};
     lbl_string(&g, sigls, nsig);
@@ -1322,7 +1358,8 @@ static int eval_binary(struct ev *ev, const struct pq_node *n, struct pq_value *
     return rc;
 }
 
-/* ---- aggregation ---------------------------------------------------------------------------------- */
+/* ---- aggregation
+ * ---------------------------------------------------------------------------------- */
 
 struct group {
     struct ignis_label *ls;
@@ -1519,8 +1556,8 @@ static int eval_agg(struct ev *ev, const struct pq_node *n, struct pq_value *out
         ev_oom(ev);
         goto out;
     }
-    bool keeps_series = op == TK_TOPK || op == TK_BOTTOMK || op == TK_LIMITK ||
-                        op == TK_LIMIT_RATIO;
+    bool keeps_series =
+        op == TK_TOPK || op == TK_BOTTOMK || op == TK_LIMITK || op == TK_LIMIT_RATIO;
     for (size_t i = 0; i < v.n; i++) {
         gls[i] = group_labels(ev, n, &v.s[i], &ngls[i]);
         if (!gls[i])
@@ -1568,8 +1605,8 @@ static int eval_agg(struct ev *ev, const struct pq_node *n, struct pq_value *out
             struct pq_buf b = {0};
             pq_buf_float(&b, param);
             ev_warn(ev, n->agg.param,
-                    "ratio value should be between -1 and 1, got %s, capping to %s",
-                    b.p ? b.p : "", capped < 0 ? "-1" : "1");
+                    "ratio value should be between -1 and 1, got %s, capping to %s", b.p ? b.p : "",
+                    capped < 0 ? "-1" : "1");
             free(b.p);
             param = capped;
         }
@@ -1605,8 +1642,11 @@ static int eval_agg(struct ev *ev, const struct pq_node *n, struct pq_value *out
                 g->m2 = 0;
                 switch (op) {
                 case TK_MIN:
-                case TK_MAX: g->sum = x; break;
-                default: break;
+                case TK_MAX:
+                    g->sum = x;
+                    break;
+                default:
+                    break;
                 }
             }
             g->cnt += 1;
@@ -1643,7 +1683,8 @@ static int eval_agg(struct ev *ev, const struct pq_node *n, struct pq_value *out
                 if (group_add_member(ev, g, i) < 0)
                     goto out;
                 break;
-            default: break;
+            default:
+                break;
             }
         }
         for (size_t gi = 0; gi < st.ng; gi++) {
@@ -1687,7 +1728,9 @@ static int eval_agg(struct ev *ev, const struct pq_node *n, struct pq_value *out
             }
             double val = 0;
             switch (op) {
-            case TK_SUM: val = isinf(g->sum) ? g->sum : g->sum + g->c; break;
+            case TK_SUM:
+                val = isinf(g->sum) ? g->sum : g->sum + g->c;
+                break;
             case TK_AVG: {
                 double s = isinf(g->sum) ? g->sum : g->sum + g->c;
                 bool anyinf = false;
@@ -1706,18 +1749,29 @@ static int eval_agg(struct ev *ev, const struct pq_node *n, struct pq_value *out
                 break;
             }
             case TK_COUNT:
-            case TK_COUNT_VALUES: val = g->cnt; break;
-            case TK_GROUP: val = 1; break;
+            case TK_COUNT_VALUES:
+                val = g->cnt;
+                break;
+            case TK_GROUP:
+                val = 1;
+                break;
             case TK_MIN:
-            case TK_MAX: val = g->sum; break;
-            case TK_STDVAR: val = g->m2 / g->cnt; break;
-            case TK_STDDEV: val = sqrt(g->m2 / g->cnt); break;
+            case TK_MAX:
+                val = g->sum;
+                break;
+            case TK_STDVAR:
+                val = g->m2 / g->cnt;
+                break;
+            case TK_STDDEV:
+                val = sqrt(g->m2 / g->cnt);
+                break;
             case TK_QUANTILE:
                 for (size_t j = 0; j < g->nmembers; j++)
                     vals[j] = smp[g->members[j]].v;
                 val = pq_quantile(param, vals, g->nmembers);
                 break;
-            default: break;
+            default:
+                break;
             }
             struct pq_series *o = out_series(ev, out, &om, g->ls, g->nls, g->drop_name);
             if (!o || series_push(ev, o, ts, val) < 0)

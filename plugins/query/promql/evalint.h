@@ -15,8 +15,8 @@ struct pq_value {
     enum pq_type type;
     struct pq_series *s; /* VECTOR, MATRIX: malloc'd array */
     size_t n, cap;
-    double *scalar;      /* SCALAR: one per step (malloc'd) */
-    const char *str;     /* STRING (arena) */
+    double *scalar;  /* SCALAR: one per step (malloc'd) */
+    const char *str; /* STRING (arena) */
 };
 
 struct pq_anno {
@@ -75,15 +75,13 @@ const struct ignis_label *lbl_get(const struct ignis_label *ls, size_t n, const 
 /* A copy of ls without the names given; drop_metric 1: and without __name__, 2: and
  * without __name__, __type__ and __unit__. */
 struct ignis_label *lbl_without(struct ev *ev, const struct ignis_label *ls, size_t n,
-                                char *const *names, size_t nnames, int drop_metric,
-                                size_t *out_n);
+                                char *const *names, size_t nnames, int drop_metric, size_t *out_n);
 /* A copy of ls keeping only the names given. */
 struct ignis_label *lbl_keep(struct ev *ev, const struct ignis_label *ls, size_t n,
                              char *const *names, size_t nnames, size_t *out_n);
 /* A copy with name set to value (removed when value is empty). */
-struct ignis_label *lbl_set(struct ev *ev, const struct ignis_label *ls, size_t n,
-                            const char *name, size_t name_len, const char *value,
-                            size_t value_len, size_t *out_n);
+struct ignis_label *lbl_set(struct ev *ev, const struct ignis_label *ls, size_t n, const char *name,
+                            size_t name_len, const char *value, size_t value_len, size_t *out_n);
 uint64_t lbl_hash(const struct ignis_label *ls, size_t n);
 bool lbl_equal(const struct ignis_label *a, size_t na, const struct ignis_label *b, size_t nb);
 /* Prometheus' Labels.String(): {__name__="x", a="b"} */
@@ -142,14 +140,14 @@ struct rawser {
 struct rangearg {
     struct rawser *s;
     size_t n;
-    int64_t range;      /* ms */
+    int64_t range; /* ms */
     int64_t offset;
     enum pq_at at;
     int64_t at_ms;
     bool anchored, smoothed;
     const struct pq_node *vs; /* the vector selector, when the argument is one */
-    bool owned;         /* t/v arrays malloc'd per series */
-    uint64_t counted;   /* samples counted against max_samples, released on free */
+    bool owned;               /* t/v arrays malloc'd per series */
+    uint64_t counted;         /* samples counted against max_samples, released on free */
 };
 int ev_rangearg(struct ev *ev, const struct pq_node *arg, struct rangearg *ra);
 void rangearg_free(struct ev *ev, struct rangearg *ra);
@@ -158,8 +156,7 @@ int64_t ev_at_time(const struct ev *ev, enum pq_at at, int64_t at_ms, int64_t ts
 
 /* Helpers from eval.c used by func.c */
 const struct pq_node *ev_unparen(const struct pq_node *n);
-int ev_selector_points(struct ev *ev, const struct pq_node *vs, bool want_ts,
-                       struct pq_value *out);
+int ev_selector_points(struct ev *ev, const struct pq_node *vs, bool want_ts, struct pq_value *out);
 bool pq_is_stale(double v);
 
 #endif

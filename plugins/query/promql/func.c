@@ -52,8 +52,7 @@ static void fmt_float(char *buf, size_t n, double v)
  * the samples come close to them (within 1.1 average intervals), but never below zero
  * for counters. */
 static bool extrapolated_rate(const int64_t *t, const double *v, size_t n, int64_t wstart,
-                              int64_t wend, int64_t range, bool counter, bool is_rate,
-                              double *out)
+                              int64_t wend, int64_t range, bool counter, bool is_rate, double *out)
 {
     if (n < 2)
         return false;
@@ -169,8 +168,7 @@ static double holt(const double *v, size_t n, double sf, double tf)
     return s1;
 }
 
-static bool is_counter_name(const struct ignis_label *ls, size_t n, const char **name,
-                            size_t *nlen)
+static bool is_counter_name(const struct ignis_label *ls, size_t n, const char **name, size_t *nlen)
 {
     const struct ignis_label *l = lbl_get(ls, n, "__name__");
     *name = l ? l->value : "";
@@ -295,8 +293,7 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
     if (ev_rangearg(ev, marg, &ra) < 0)
         goto done;
     if (ra.anchored || ra.smoothed) {
-        static const enum pq_fid anchored_ok[] = {F_CHANGES, F_DELTA, F_INCREASE, F_RATE,
-                                                  F_RESETS};
+        static const enum pq_fid anchored_ok[] = {F_CHANGES, F_DELTA, F_INCREASE, F_RATE, F_RESETS};
         static const enum pq_fid smoothed_ok[] = {F_DELTA, F_INCREASE, F_RATE};
         bool ok = false;
         const enum pq_fid *list = ra.anchored ? anchored_ok : smoothed_ok;
@@ -339,8 +336,7 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
             if (!(q >= 0 && q <= 1)) {
                 char b[64];
                 fmt_float(b, sizeof b, q);
-                ev_warn(ev, n->call.args[0], "quantile value should be between 0 and 1, got %s",
-                        b);
+                ev_warn(ev, n->call.args[0], "quantile value should be between 0 and 1, got %s", b);
             }
         }
     }
@@ -381,8 +377,8 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
             double val = 0;
             bool ok = true;
             if (ra.anchored || ra.smoothed) {
-                if (!extended_window(r, lo, hi, wstart, wend, ev->o->lookback_ms, id,
-                                     ra.anchored, &val))
+                if (!extended_window(r, lo, hi, wstart, wend, ev->o->lookback_ms, id, ra.anchored,
+                                     &val))
                     continue;
                 if (id == F_RATE)
                     val /= (double)ra.range / 1000.0;
@@ -501,7 +497,7 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
                 int64_t mt = wt[0];
                 for (size_t j = 1; j < cnt; j++) {
                     bool better = id == F_TS_OF_MAX_OVER_TIME ? (wv[j] >= m || isnan(m))
-                                                             : (wv[j] <= m || isnan(m));
+                                                              : (wv[j] <= m || isnan(m));
                     if (better) {
                         m = wv[j];
                         mt = wt[j];
@@ -580,12 +576,15 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
                 }
                 val = holt(wv, cnt, p1.scalar[k], p2.scalar[k]);
                 break;
-            default: ok = false; break;
+            default:
+                ok = false;
+                break;
             }
             if (!ok)
                 continue;
         emit:
-            if (!s && !(s = val_add_series(ev, out, r->ls, r->nls, keep_name ? r->drop_name : true)))
+            if (!s &&
+                !(s = val_add_series(ev, out, r->ls, r->nls, keep_name ? r->drop_name : true)))
                 goto done;
             if (series_push(ev, s, ts, val) < 0)
                 goto done;
@@ -610,8 +609,9 @@ static struct ignis_label *absent_labels(struct ev *ev, const struct pq_node *ar
 {
     arg = ev_unparen(arg);
     *n = 0;
-    const struct pq_node *vs = arg->kind == N_VECTOR ? arg
-                             : arg->kind == N_MATRIX ? arg->ms.vs : NULL;
+    const struct pq_node *vs = arg->kind == N_VECTOR   ? arg
+                               : arg->kind == N_MATRIX ? arg->ms.vs
+                                                       : NULL;
     struct ignis_label *ls = pq_alloc(ev->arena, sizeof *ls);
     if (!ls) {
         ev_oom(ev);
@@ -833,9 +833,8 @@ static int eval_label_fn(struct ev *ev, const struct pq_node *n, struct pq_value
                 continue;
             char *val = ev_strdup(ev, buf, (size_t)w);
             size_t k;
-            struct ignis_label *ls = val ? lbl_set(ev, s->ls, s->nls, dst, dstlen, val,
-                                                   (size_t)w, &k)
-                                         : NULL;
+            struct ignis_label *ls =
+                val ? lbl_set(ev, s->ls, s->nls, dst, dstlen, val, (size_t)w, &k) : NULL;
             if (!ls)
                 break;
             s->ls = ls;
@@ -855,8 +854,8 @@ static int eval_label_fn(struct ev *ev, const struct pq_node *n, struct pq_value
             size_t vl = b.len;
             free(b.p);
             size_t k;
-            struct ignis_label *ls = val ? lbl_set(ev, s->ls, s->nls, dst, dstlen, val, vl, &k)
-                                         : NULL;
+            struct ignis_label *ls =
+                val ? lbl_set(ev, s->ls, s->nls, dst, dstlen, val, vl, &k) : NULL;
             if (!ls)
                 break;
             s->ls = ls;
@@ -877,7 +876,8 @@ static int eval_label_fn(struct ev *ev, const struct pq_node *n, struct pq_value
     return 0;
 }
 
-/* ---- sorting ---------------------------------------------------------------------------------- */
+/* ---- sorting ----------------------------------------------------------------------------------
+ */
 
 /* One series being sorted; the call node and direction ride along so the comparators
  * need no global state (queries run on several threads at once). */
@@ -981,8 +981,9 @@ static int eval_sort(struct ev *ev, const struct pq_node *n, struct pq_value *ou
     if (ev_eval(ev, n->call.args[0], out) < 0)
         return -1;
     if (ev->nsteps > 1 || ev->in->range) {
-        ev_warn(ev, n, "sort is ineffective for range queries since results are always ordered "
-                       "by labels");
+        ev_warn(ev, n,
+                "sort is ineffective for range queries since results are always ordered "
+                "by labels");
         return 0;
     }
     struct sortctx_ent *e = malloc((out->n ? out->n : 1) * sizeof *e);
@@ -1006,7 +1007,8 @@ static int eval_sort(struct ev *ev, const struct pq_node *n, struct pq_value *ou
     return 0;
 }
 
-/* ---- classic histograms ------------------------------------------------------------------------- */
+/* ---- classic histograms -------------------------------------------------------------------------
+ */
 
 struct bucket {
     double upper, count;
@@ -1368,13 +1370,20 @@ static double date_part(enum pq_fid id, double v)
     if (!gmtime_r(&tt, &tm))
         return NAN;
     switch (id) {
-    case F_DAY_OF_MONTH: return tm.tm_mday;
-    case F_DAY_OF_WEEK: return tm.tm_wday;
-    case F_DAY_OF_YEAR: return tm.tm_yday + 1;
-    case F_HOUR: return tm.tm_hour;
-    case F_MINUTE: return tm.tm_min;
-    case F_MONTH: return tm.tm_mon + 1;
-    case F_YEAR: return tm.tm_year + 1900;
+    case F_DAY_OF_MONTH:
+        return tm.tm_mday;
+    case F_DAY_OF_WEEK:
+        return tm.tm_wday;
+    case F_DAY_OF_YEAR:
+        return tm.tm_yday + 1;
+    case F_HOUR:
+        return tm.tm_hour;
+    case F_MINUTE:
+        return tm.tm_min;
+    case F_MONTH:
+        return tm.tm_mon + 1;
+    case F_YEAR:
+        return tm.tm_year + 1900;
     case F_DAYS_IN_MONTH: {
         static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
         int y = tm.tm_year + 1900;
@@ -1383,37 +1392,62 @@ static double date_part(enum pq_fid id, double v)
             d = 29;
         return d;
     }
-    default: return NAN;
+    default:
+        return NAN;
     }
 }
 
 static double apply_simple(enum pq_fid id, double v)
 {
     switch (id) {
-    case F_ABS: return fabs(v);
-    case F_CEIL: return ceil(v);
-    case F_FLOOR: return floor(v);
-    case F_EXP: return exp(v);
-    case F_SQRT: return sqrt(v);
-    case F_LN: return log(v);
-    case F_LOG2: return log2(v);
-    case F_LOG10: return log10(v);
-    case F_SIN: return sin(v);
-    case F_COS: return cos(v);
-    case F_TAN: return tan(v);
-    case F_ASIN: return asin(v);
-    case F_ACOS: return acos(v);
-    case F_ATAN: return atan(v);
-    case F_SINH: return sinh(v);
-    case F_COSH: return cosh(v);
-    case F_TANH: return tanh(v);
-    case F_ASINH: return asinh(v);
-    case F_ACOSH: return acosh(v);
-    case F_ATANH: return atanh(v);
-    case F_DEG: return v * 180 / M_PI;
-    case F_RAD: return v * M_PI / 180;
-    case F_SGN: return v > 0 ? 1 : v < 0 ? -1 : v;
-    default: return date_part(id, v);
+    case F_ABS:
+        return fabs(v);
+    case F_CEIL:
+        return ceil(v);
+    case F_FLOOR:
+        return floor(v);
+    case F_EXP:
+        return exp(v);
+    case F_SQRT:
+        return sqrt(v);
+    case F_LN:
+        return log(v);
+    case F_LOG2:
+        return log2(v);
+    case F_LOG10:
+        return log10(v);
+    case F_SIN:
+        return sin(v);
+    case F_COS:
+        return cos(v);
+    case F_TAN:
+        return tan(v);
+    case F_ASIN:
+        return asin(v);
+    case F_ACOS:
+        return acos(v);
+    case F_ATAN:
+        return atan(v);
+    case F_SINH:
+        return sinh(v);
+    case F_COSH:
+        return cosh(v);
+    case F_TANH:
+        return tanh(v);
+    case F_ASINH:
+        return asinh(v);
+    case F_ACOSH:
+        return acosh(v);
+    case F_ATANH:
+        return atanh(v);
+    case F_DEG:
+        return v * 180 / M_PI;
+    case F_RAD:
+        return v * M_PI / 180;
+    case F_SGN:
+        return v > 0 ? 1 : v < 0 ? -1 : v;
+    default:
+        return date_part(id, v);
     }
 }
 
@@ -1472,15 +1506,21 @@ static int eval_elementwise(struct ev *ev, const struct pq_node *n, struct pq_va
                 v = go_max(lo, go_min(hi, v));
                 break;
             }
-            case F_CLAMP_MAX: v = go_min(a1.scalar[k], v); break;
-            case F_CLAMP_MIN: v = go_max(a1.scalar[k], v); break;
+            case F_CLAMP_MAX:
+                v = go_min(a1.scalar[k], v);
+                break;
+            case F_CLAMP_MIN:
+                v = go_max(a1.scalar[k], v);
+                break;
             case F_ROUND: {
                 double to = n->call.nargs > 1 ? a1.scalar[k] : 1;
                 double inv = 1.0 / to;
                 v = floor(v * inv + 0.5) / inv;
                 break;
             }
-            default: v = apply_simple(id, v); break;
+            default:
+                v = apply_simple(id, v);
+                break;
             }
             s->t[w] = s->t[j];
             s->v[w] = v;
@@ -1499,7 +1539,8 @@ fail:
     return -1;
 }
 
-/* ---- dispatch ---------------------------------------------------------------------------------- */
+/* ---- dispatch ----------------------------------------------------------------------------------
+ */
 
 int ev_eval_call(struct ev *ev, const struct pq_node *n, struct pq_value *out)
 {
@@ -1516,12 +1557,24 @@ int ev_eval_call(struct ev *ev, const struct pq_node *n, struct pq_value *out)
         for (size_t k = 0; k < ev->nsteps; k++) {
             double v = 0;
             switch (id) {
-            case F_TIME: v = (double)ev_step_ts(ev, k) / 1000.0; break;
-            case F_PI: v = M_PI; break;
-            case F_START: v = (double)ev->qstart / 1000.0; break;
-            case F_END: v = (double)ev->qend / 1000.0; break;
-            case F_STEP: v = (double)ev->qstep / 1000.0; break;
-            default: v = (double)(ev->qend - ev->qstart) / 1000.0; break;
+            case F_TIME:
+                v = (double)ev_step_ts(ev, k) / 1000.0;
+                break;
+            case F_PI:
+                v = M_PI;
+                break;
+            case F_START:
+                v = (double)ev->qstart / 1000.0;
+                break;
+            case F_END:
+                v = (double)ev->qend / 1000.0;
+                break;
+            case F_STEP:
+                v = (double)ev->qstep / 1000.0;
+                break;
+            default:
+                v = (double)(ev->qend - ev->qstart) / 1000.0;
+                break;
             }
             out->scalar[k] = v;
         }
@@ -1582,16 +1635,20 @@ int ev_eval_call(struct ev *ev, const struct pq_node *n, struct pq_value *out)
         return 0;
     }
     case F_ABSENT:
-    case F_ABSENT_OVER_TIME: return eval_absent(ev, n, out);
+    case F_ABSENT_OVER_TIME:
+        return eval_absent(ev, n, out);
     case F_LABEL_REPLACE:
-    case F_LABEL_JOIN: return eval_label_fn(ev, n, out);
+    case F_LABEL_JOIN:
+        return eval_label_fn(ev, n, out);
     case F_SORT:
     case F_SORT_DESC:
     case F_SORT_BY_LABEL:
-    case F_SORT_BY_LABEL_DESC: return eval_sort(ev, n, out);
+    case F_SORT_BY_LABEL_DESC:
+        return eval_sort(ev, n, out);
     case F_HISTOGRAM_QUANTILE:
     case F_HISTOGRAM_FRACTION:
-    case F_HISTOGRAM_QUANTILES: return eval_histogram_fn(ev, n, out);
+    case F_HISTOGRAM_QUANTILES:
+        return eval_histogram_fn(ev, n, out);
     case F_HISTOGRAM_AVG:
     case F_HISTOGRAM_COUNT:
     case F_HISTOGRAM_SUM:
@@ -1610,8 +1667,9 @@ int ev_eval_call(struct ev *ev, const struct pq_node *n, struct pq_value *out)
         return pq_eval_info(ev, n, out);
     }
     case F_START_TIMESTAMP:
-        return ev_error(ev, IGNIS_QERR_EXECUTION, "start_timestamp() is not supported by this "
-                                                  "storage");
+        return ev_error(ev, IGNIS_QERR_EXECUTION,
+                        "start_timestamp() is not supported by this "
+                        "storage");
     case F_RATE:
     case F_INCREASE:
     case F_DELTA:
@@ -1637,7 +1695,9 @@ int ev_eval_call(struct ev *ev, const struct pq_node *n, struct pq_value *out)
     case F_TS_OF_MAX_OVER_TIME:
     case F_TS_OF_LAST_OVER_TIME:
     case F_TS_OF_FIRST_OVER_TIME:
-    case F_DOUBLE_EXPONENTIAL_SMOOTHING: return eval_range_fn(ev, n, out);
-    default: return eval_elementwise(ev, n, out);
+    case F_DOUBLE_EXPONENTIAL_SMOOTHING:
+        return eval_range_fn(ev, n, out);
+    default:
+        return eval_elementwise(ev, n, out);
     }
 }

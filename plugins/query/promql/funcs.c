@@ -6,9 +6,9 @@
 
 #include <string.h>
 
-#define S PQ_T_SCALAR
-#define V PQ_T_VECTOR
-#define M PQ_T_MATRIX
+#define S   PQ_T_SCALAR
+#define V   PQ_T_VECTOR
+#define M   PQ_T_MATRIX
 #define STR PQ_T_STRING
 
 /* Sorted by name (looked up by binary search). */

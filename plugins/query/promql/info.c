@@ -25,8 +25,10 @@ static bool is_identifying(const char *s, size_t n)
 static int64_t ref_time(const struct ev *ev, const struct pq_node *n, int64_t ts)
 {
     switch (n->kind) {
-    case N_VECTOR: return ev_at_time(ev, n->vs.at, n->vs.at_ms, ts) - n->vs.offset.ms;
-    case N_MATRIX: return ref_time(ev, n->ms.vs, ts);
+    case N_VECTOR:
+        return ev_at_time(ev, n->vs.at, n->vs.at_ms, ts) - n->vs.offset.ms;
+    case N_MATRIX:
+        return ref_time(ev, n->ms.vs, ts);
     case N_SUBQUERY: {
         int64_t t = ev_at_time(ev, n->sq.at, n->sq.at_ms, ts) - n->sq.offset.ms;
         return ref_time(ev, n->sq.expr, t);
@@ -36,12 +38,16 @@ static int64_t ref_time(const struct ev *ev, const struct pq_node *n, int64_t ts
             if (n->call.args[i]->type == PQ_T_VECTOR || n->call.args[i]->type == PQ_T_MATRIX)
                 return ref_time(ev, n->call.args[i], ts);
         return ts;
-    case N_AGG: return ref_time(ev, n->agg.expr, ts);
+    case N_AGG:
+        return ref_time(ev, n->agg.expr, ts);
     case N_BINARY:
         return ref_time(ev, n->bin.lhs->type == PQ_T_VECTOR ? n->bin.lhs : n->bin.rhs, ts);
-    case N_UNARY: return ref_time(ev, n->un.expr, ts);
-    case N_PAREN: return ref_time(ev, n->paren.expr, ts);
-    default: return ts;
+    case N_UNARY:
+        return ref_time(ev, n->un.expr, ts);
+    case N_PAREN:
+        return ref_time(ev, n->paren.expr, ts);
+    default:
+        return ts;
     }
 }
 
@@ -105,8 +111,8 @@ int pq_eval_info(struct ev *ev, const struct pq_node *n, struct pq_value *out)
         char err[128];
         int r0 = nname == 0 ? ignis_matcher_init(&target, IGNIS_MATCH_EQ, "__name__", 8,
                                                  "target_info", 11, err, sizeof err)
-                            : ignis_matcher_init(&target, IGNIS_MATCH_RE, "__name__", 8,
-                                                 ".+_info", 7, err, sizeof err);
+                            : ignis_matcher_init(&target, IGNIS_MATCH_RE, "__name__", 8, ".+_info",
+                                                 7, err, sizeof err);
         if (r0 != 0) {
             ev_oom(ev);
             goto out;
@@ -195,8 +201,8 @@ int pq_eval_info(struct ev *ev, const struct pq_node *n, struct pq_value *out)
                     size_t k;
                     for (k = 0; k < nbest; k++) {
                         size_t onl;
-                        const char *oname = get(ra.s[best[k]].ls, ra.s[best[k]].nls, "__name__",
-                                                &onl);
+                        const char *oname =
+                            get(ra.s[best[k]].ls, ra.s[best[k]].nls, "__name__", &onl);
                         if (onl == rnl && memcmp(oname, rname, rnl) == 0)
                             break;
                     }
@@ -223,8 +229,8 @@ int pq_eval_info(struct ev *ev, const struct pq_node *n, struct pq_value *out)
                             bool named = false;
                             for (size_t q = 0; q < nm; q++)
                                 if (sel->vs.sel.matchers[q].name_len == il->name_len &&
-                                    memcmp(sel->vs.sel.matchers[q].name, il->name,
-                                           il->name_len) == 0)
+                                    memcmp(sel->vs.sel.matchers[q].name, il->name, il->name_len) ==
+                                        0)
                                     named = true;
                             bool any_data = false;
                             for (size_t q = 0; q < nm; q++)

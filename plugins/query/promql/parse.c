@@ -23,10 +23,10 @@
 struct parser {
     const char *s;
     size_t len;
-    size_t pos;        /* lexer position */
-    int brackets;      /* lexer: inside [ ... ]: ':' separates, identifiers have no ':' */
-    int parens;        /* lexer: open ( not yet closed */
-    bool colon;        /* lexer: a ':' was seen in the current [ ... ] */
+    size_t pos;          /* lexer position */
+    int brackets;        /* lexer: inside [ ... ]: ':' separates, identifiers have no ':' */
+    int parens;          /* lexer: open ( not yet closed */
+    bool colon;          /* lexer: a ':' was seen in the current [ ... ] */
     const char *dur_ctx; /* "offset" or "duration": where a duration is being read */
     struct pq_token la[3];
     int nla;
@@ -119,34 +119,62 @@ static const struct {
 const char *pq_tok_text(enum pq_tok t)
 {
     switch (t) {
-    case TK_EOF: return "end of input";
-    case TK_LPAREN: return "(";
-    case TK_RPAREN: return ")";
-    case TK_LBRACE: return "{";
-    case TK_RBRACE: return "}";
-    case TK_LBRACKET: return "[";
-    case TK_RBRACKET: return "]";
-    case TK_COMMA: return ",";
-    case TK_COLON: return ":";
-    case TK_AT: return "@";
-    case TK_EQL: return "=";
-    case TK_ADD: return "+";
-    case TK_SUB: return "-";
-    case TK_MUL: return "*";
-    case TK_DIV: return "/";
-    case TK_MOD: return "%";
-    case TK_POW: return "^";
-    case TK_EQLC: return "==";
-    case TK_NEQ: return "!=";
-    case TK_LTE: return "<=";
-    case TK_LSS: return "<";
-    case TK_GTE: return ">=";
-    case TK_GTR: return ">";
-    case TK_EQL_REGEX: return "=~";
-    case TK_NEQ_REGEX: return "!~";
-    case TK_TRIM_UPPER: return "</";
-    case TK_TRIM_LOWER: return ">/";
-    default: break;
+    case TK_EOF:
+        return "end of input";
+    case TK_LPAREN:
+        return "(";
+    case TK_RPAREN:
+        return ")";
+    case TK_LBRACE:
+        return "{";
+    case TK_RBRACE:
+        return "}";
+    case TK_LBRACKET:
+        return "[";
+    case TK_RBRACKET:
+        return "]";
+    case TK_COMMA:
+        return ",";
+    case TK_COLON:
+        return ":";
+    case TK_AT:
+        return "@";
+    case TK_EQL:
+        return "=";
+    case TK_ADD:
+        return "+";
+    case TK_SUB:
+        return "-";
+    case TK_MUL:
+        return "*";
+    case TK_DIV:
+        return "/";
+    case TK_MOD:
+        return "%";
+    case TK_POW:
+        return "^";
+    case TK_EQLC:
+        return "==";
+    case TK_NEQ:
+        return "!=";
+    case TK_LTE:
+        return "<=";
+    case TK_LSS:
+        return "<";
+    case TK_GTE:
+        return ">=";
+    case TK_GTR:
+        return ">";
+    case TK_EQL_REGEX:
+        return "=~";
+    case TK_NEQ_REGEX:
+        return "!~";
+    case TK_TRIM_UPPER:
+        return "</";
+    case TK_TRIM_LOWER:
+        return ">/";
+    default:
+        break;
     }
     for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
         if (keywords[i].tok == t)
@@ -156,8 +184,7 @@ const char *pq_tok_text(enum pq_tok t)
 
 bool pq_is_comparison(enum pq_tok t)
 {
-    return t == TK_EQLC || t == TK_NEQ || t == TK_LTE || t == TK_LSS || t == TK_GTE ||
-           t == TK_GTR;
+    return t == TK_EQLC || t == TK_NEQ || t == TK_LTE || t == TK_LSS || t == TK_GTE || t == TK_GTR;
 }
 
 bool pq_is_set_op(enum pq_tok t)
@@ -218,8 +245,12 @@ static bool parse_duration_text(const char *s, size_t n, int64_t *out)
         const char *u;
         int64_t ms;
     } units[] = {
-        {"y", 365LL * 24 * 3600 * 1000}, {"w", 7LL * 24 * 3600 * 1000}, {"d", 24LL * 3600 * 1000},
-        {"h", 3600LL * 1000},            {"m", 60LL * 1000},            {"s", 1000},
+        {"y", 365LL * 24 * 3600 * 1000},
+        {"w", 7LL * 24 * 3600 * 1000},
+        {"d", 24LL * 3600 * 1000},
+        {"h", 3600LL * 1000},
+        {"m", 60LL * 1000},
+        {"s", 1000},
         {"ms", 1},
     };
     size_t i = 0;
@@ -402,8 +433,7 @@ static void fmt_rune(char *buf, size_t n, const char *s, size_t len)
         else if ((c & 0xf0) == 0xe0 && len >= 3)
             r = ((c & 0x0f) << 12) | ((s[1] & 0x3f) << 6) | (s[2] & 0x3f), l = 3;
         else if ((c & 0xf8) == 0xf0 && len >= 4)
-            r = ((c & 0x07) << 18) | ((s[1] & 0x3f) << 12) | ((s[2] & 0x3f) << 6) |
-                (s[3] & 0x3f),
+            r = ((c & 0x07) << 18) | ((s[1] & 0x3f) << 12) | ((s[2] & 0x3f) << 6) | (s[3] & 0x3f),
             l = 4;
         else
             r = 0xfffd, l = 1;
@@ -473,15 +503,46 @@ static void lex_string(struct parser *p, struct pq_token *t)
         int ndig = 0, base = 0;
         uint32_t max = 0;
         switch (e) {
-        case 'a': out[o++] = '\a'; i++; continue;
-        case 'b': out[o++] = '\b'; i++; continue;
-        case 'f': out[o++] = '\f'; i++; continue;
-        case 'n': out[o++] = '\n'; i++; continue;
-        case 'r': out[o++] = '\r'; i++; continue;
-        case 't': out[o++] = '\t'; i++; continue;
-        case 'v': out[o++] = '\v'; i++; continue;
-        case '\\': out[o++] = '\\'; i++; continue;
-        case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7':
+        case 'a':
+            out[o++] = '\a';
+            i++;
+            continue;
+        case 'b':
+            out[o++] = '\b';
+            i++;
+            continue;
+        case 'f':
+            out[o++] = '\f';
+            i++;
+            continue;
+        case 'n':
+            out[o++] = '\n';
+            i++;
+            continue;
+        case 'r':
+            out[o++] = '\r';
+            i++;
+            continue;
+        case 't':
+            out[o++] = '\t';
+            i++;
+            continue;
+        case 'v':
+            out[o++] = '\v';
+            i++;
+            continue;
+        case '\\':
+            out[o++] = '\\';
+            i++;
+            continue;
+        case '0':
+        case '1':
+        case '2':
+        case '3':
+        case '4':
+        case '5':
+        case '6':
+        case '7':
             ndig = 3, base = 8, max = 255;
             break;
         case 'x':
@@ -552,8 +613,8 @@ static void lex(struct parser *p, struct pq_token *t)
     memset(t, 0, sizeof *t);
     const char *s = p->s;
     for (;;) {
-        while (p->pos < p->len && (s[p->pos] == ' ' || s[p->pos] == '\t' || s[p->pos] == '\n' ||
-                                   s[p->pos] == '\r'))
+        while (p->pos < p->len &&
+               (s[p->pos] == ' ' || s[p->pos] == '\t' || s[p->pos] == '\n' || s[p->pos] == '\r'))
             p->pos++;
         if (p->pos < p->len && s[p->pos] == '#') {
             while (p->pos < p->len && s[p->pos] != '\n')
@@ -575,20 +636,48 @@ static void lex(struct parser *p, struct pq_token *t)
     unsigned char c1 = p->pos + 1 < p->len ? (unsigned char)s[p->pos + 1] : 0;
     enum pq_tok two = TK_EOF, one = TK_EOF;
     switch (c) {
-    case '(': one = TK_LPAREN; break;
-    case ')': one = TK_RPAREN; break;
-    case '{': one = TK_LBRACE; break;
-    case '}': one = TK_RBRACE; break;
-    case '[': one = TK_LBRACKET; break;
-    case ']': one = TK_RBRACKET; break;
-    case ',': one = TK_COMMA; break;
-    case '@': one = TK_AT; break;
-    case '+': one = TK_ADD; break;
-    case '-': one = TK_SUB; break;
-    case '*': one = TK_MUL; break;
-    case '/': one = TK_DIV; break;
-    case '%': one = TK_MOD; break;
-    case '^': one = TK_POW; break;
+    case '(':
+        one = TK_LPAREN;
+        break;
+    case ')':
+        one = TK_RPAREN;
+        break;
+    case '{':
+        one = TK_LBRACE;
+        break;
+    case '}':
+        one = TK_RBRACE;
+        break;
+    case '[':
+        one = TK_LBRACKET;
+        break;
+    case ']':
+        one = TK_RBRACKET;
+        break;
+    case ',':
+        one = TK_COMMA;
+        break;
+    case '@':
+        one = TK_AT;
+        break;
+    case '+':
+        one = TK_ADD;
+        break;
+    case '-':
+        one = TK_SUB;
+        break;
+    case '*':
+        one = TK_MUL;
+        break;
+    case '/':
+        one = TK_DIV;
+        break;
+    case '%':
+        one = TK_MOD;
+        break;
+    case '^':
+        one = TK_POW;
+        break;
     case '=':
         if (c1 == '=')
             two = TK_EQLC;
@@ -623,7 +712,8 @@ static void lex(struct parser *p, struct pq_token *t)
         if (p->brackets > 0)
             one = TK_COLON;
         break;
-    default: break;
+    default:
+        break;
     }
     if (two != TK_EOF) {
         t->type = two;
@@ -636,7 +726,9 @@ static void lex(struct parser *p, struct pq_token *t)
         p->pos += 1;
         t->end = (uint32_t)p->pos;
         switch (one) {
-        case TK_LPAREN: p->parens++; break;
+        case TK_LPAREN:
+            p->parens++;
+            break;
         case TK_RPAREN:
             if (p->parens == 0) {
                 t->pos = t->end;
@@ -666,7 +758,8 @@ static void lex(struct parser *p, struct pq_token *t)
             }
             p->colon = true;
             break;
-        default: break;
+        default:
+            break;
         }
         return;
     }
@@ -681,8 +774,7 @@ static void lex(struct parser *p, struct pq_token *t)
     if (is_alpha(c) || (c == ':' && p->brackets == 0)) {
         size_t i = p->pos;
         bool colon = false;
-        while (i < p->len && (is_alnum((unsigned char)s[i]) ||
-                              (s[i] == ':' && p->brackets == 0))) {
+        while (i < p->len && (is_alnum((unsigned char)s[i]) || (s[i] == ':' && p->brackets == 0))) {
             if (s[i] == ':')
                 colon = true;
             i++;
@@ -762,19 +854,32 @@ static void tok_desc(struct parser *p, const struct pq_token *t, char *buf, size
     const char *text = p->s + t->pos;
     int tl = (int)(t->end - t->pos);
     switch (t->type) {
-    case TK_EOF: snprintf(buf, n, "end of input"); return;
-    case TK_IDENT: snprintf(buf, n, "identifier \"%.*s\"", tl, text); return;
-    case TK_METRIC_IDENT: snprintf(buf, n, "metric identifier \"%.*s\"", tl, text); return;
-    case TK_NUMBER: snprintf(buf, n, "number \"%.*s\"", tl, text); return;
-    case TK_DURATION: snprintf(buf, n, "duration \"%.*s\"", tl, text); return;
+    case TK_EOF:
+        snprintf(buf, n, "end of input");
+        return;
+    case TK_IDENT:
+        snprintf(buf, n, "identifier \"%.*s\"", tl, text);
+        return;
+    case TK_METRIC_IDENT:
+        snprintf(buf, n, "metric identifier \"%.*s\"", tl, text);
+        return;
+    case TK_NUMBER:
+        snprintf(buf, n, "number \"%.*s\"", tl, text);
+        return;
+    case TK_DURATION:
+        snprintf(buf, n, "duration \"%.*s\"", tl, text);
+        return;
     case TK_STRING:
         if (tl > 10)
             snprintf(buf, n, "string \"%.10s\"...", text);
         else
             snprintf(buf, n, "string %.*s", tl, text);
         return;
-    case TK_ERROR: snprintf(buf, n, "%s", t->str ? t->str : "error"); return;
-    default: break;
+    case TK_ERROR:
+        snprintf(buf, n, "%s", t->str ? t->str : "error");
+        return;
+    default:
+        break;
     }
     if (is_keyword(t->type))
         snprintf(buf, n, "<%.*s>", tl, text);
@@ -926,10 +1031,14 @@ static bool parse_label_list(struct parser *p, struct pq_label_list *out, const 
 static bool dur_is_const(const struct pq_node *n)
 {
     switch (n->kind) {
-    case N_NUMBER: return true;
-    case N_PAREN: return dur_is_const(n->paren.expr);
-    case N_UNARY: return dur_is_const(n->un.expr);
-    case N_BINARY: return dur_is_const(n->bin.lhs) && dur_is_const(n->bin.rhs);
+    case N_NUMBER:
+        return true;
+    case N_PAREN:
+        return dur_is_const(n->paren.expr);
+    case N_UNARY:
+        return dur_is_const(n->un.expr);
+    case N_BINARY:
+        return dur_is_const(n->bin.lhs) && dur_is_const(n->bin.rhs);
     case N_CALL:
         if (n->call.fn->id == F_STEP || n->call.fn->id == F_RANGE)
             return false;
@@ -937,7 +1046,8 @@ static bool dur_is_const(const struct pq_node *n)
             if (!dur_is_const(n->call.args[i]))
                 return false;
         return true;
-    default: return false;
+    default:
+        return false;
     }
 }
 
@@ -946,8 +1056,10 @@ double pq_dur_eval(const struct pq_node *n, int64_t step_ms, int64_t range_ms);
 double pq_dur_eval(const struct pq_node *n, int64_t step_ms, int64_t range_ms)
 {
     switch (n->kind) {
-    case N_NUMBER: return n->num.v;
-    case N_PAREN: return pq_dur_eval(n->paren.expr, step_ms, range_ms);
+    case N_NUMBER:
+        return n->num.v;
+    case N_PAREN:
+        return pq_dur_eval(n->paren.expr, step_ms, range_ms);
     case N_UNARY: {
         double v = pq_dur_eval(n->un.expr, step_ms, range_ms);
         return n->un.op == TK_SUB ? -v : v;
@@ -956,19 +1068,28 @@ double pq_dur_eval(const struct pq_node *n, int64_t step_ms, int64_t range_ms)
         double a = pq_dur_eval(n->bin.lhs, step_ms, range_ms);
         double b = pq_dur_eval(n->bin.rhs, step_ms, range_ms);
         switch (n->bin.op) {
-        case TK_ADD: return a + b;
-        case TK_SUB: return a - b;
-        case TK_MUL: return a * b;
-        case TK_DIV: return a / b;
-        case TK_MOD: return fmod(a, b);
-        case TK_POW: return pow(a, b);
-        default: return NAN;
+        case TK_ADD:
+            return a + b;
+        case TK_SUB:
+            return a - b;
+        case TK_MUL:
+            return a * b;
+        case TK_DIV:
+            return a / b;
+        case TK_MOD:
+            return fmod(a, b);
+        case TK_POW:
+            return pow(a, b);
+        default:
+            return NAN;
         }
     }
     case N_CALL:
         switch (n->call.fn->id) {
-        case F_STEP: return (double)step_ms / 1000.0;
-        case F_RANGE: return (double)range_ms / 1000.0;
+        case F_STEP:
+            return (double)step_ms / 1000.0;
+        case F_RANGE:
+            return (double)range_ms / 1000.0;
         case F_MIN_OF: {
             double a = pq_dur_eval(n->call.args[0], step_ms, range_ms);
             double b = pq_dur_eval(n->call.args[1], step_ms, range_ms);
@@ -979,9 +1100,11 @@ double pq_dur_eval(const struct pq_node *n, int64_t step_ms, int64_t range_ms)
             double b = pq_dur_eval(n->call.args[1], step_ms, range_ms);
             return isnan(a) || isnan(b) ? NAN : (a > b ? a : b);
         }
-        default: return NAN;
+        default:
+            return NAN;
         }
-    default: return NAN;
+    default:
+        return NAN;
     }
 }
 
@@ -1080,8 +1203,8 @@ static struct pq_node *parse_dur_atom(struct parser *p, bool allow_sign)
             fn = pq_func_lookup("range", 5);
         else
             fn = pq_func_lookup(p->s + t->pos, t->end - t->pos);
-        if (!fn || (fn->id != F_STEP && fn->id != F_RANGE && fn->id != F_MIN_OF &&
-                    fn->id != F_MAX_OF)) {
+        if (!fn ||
+            (fn->id != F_STEP && fn->id != F_RANGE && fn->id != F_MIN_OF && fn->id != F_MAX_OF)) {
             unexpected(p, t, p->dur_ctx, "duration");
             break;
         }
@@ -1137,12 +1260,16 @@ static int dur_prec(enum pq_tok t)
 {
     switch (t) {
     case TK_ADD:
-    case TK_SUB: return 1;
+    case TK_SUB:
+        return 1;
     case TK_MUL:
     case TK_DIV:
-    case TK_MOD: return 2;
-    case TK_POW: return 3;
-    default: return 0;
+    case TK_MOD:
+        return 2;
+    case TK_POW:
+        return 3;
+    default:
+        return 0;
     }
 }
 
@@ -1276,8 +1403,7 @@ static struct pq_node *parse_bracket(struct parser *p, struct pq_node *x)
         if (!expect(p, TK_RBRACKET, "subquery selector"))
             return NULL;
         if (x->type != PQ_T_VECTOR)
-            return fail_at(p, x->pos,
-                           "subquery is only allowed on instant vector, got %s instead",
+            return fail_at(p, x->pos, "subquery is only allowed on instant vector, got %s instead",
                            x->type == PQ_T_MATRIX   ? "matrix"
                            : x->type == PQ_T_SCALAR ? "scalar"
                                                     : "string");
@@ -1417,9 +1543,15 @@ static struct pq_node *parse_postfix(struct parser *p, struct pq_node *x)
     while (x) {
         struct pq_token *t = peek(p);
         switch (t->type) {
-        case TK_LBRACKET: x = parse_bracket(p, x); break;
-        case TK_OFFSET: x = parse_offset(p, x); break;
-        case TK_AT: x = parse_at(p, x); break;
+        case TK_LBRACKET:
+            x = parse_bracket(p, x);
+            break;
+        case TK_OFFSET:
+            x = parse_offset(p, x);
+            break;
+        case TK_AT:
+            x = parse_at(p, x);
+            break;
         case TK_ANCHORED:
         case TK_SMOOTHED: {
             struct pq_token kw = next(p);
@@ -1427,18 +1559,21 @@ static struct pq_node *parse_postfix(struct parser *p, struct pq_node *x)
             if (!p->feat->extended_range)
                 return fail_at(p, kw.pos,
                                "the %s modifier requires the promql-extended-range-selectors "
-                               "feature", w);
+                               "feature",
+                               w);
             struct pq_node *vs = x->kind == N_VECTOR ? x : x->kind == N_MATRIX ? x->ms.vs : NULL;
             if (!vs) {
                 if (x->kind == N_SUBQUERY)
                     return fail_at(p, kw.pos, "%s modifier is not supported for subqueries", w);
                 return fail_at(p, kw.pos,
                                "%s modifier must be preceded by an instant vector selector or "
-                               "range vector selector", w);
+                               "range vector selector",
+                               w);
             }
             if (vs->vs.anchored || vs->vs.smoothed)
-                return fail_at(p, kw.pos, "anchored or smoothed modifier may not be set "
-                                          "multiple times");
+                return fail_at(p, kw.pos,
+                               "anchored or smoothed modifier may not be set "
+                               "multiple times");
             if (kw.type == TK_ANCHORED)
                 vs->vs.anchored = true;
             else
@@ -1446,7 +1581,8 @@ static struct pq_node *parse_postfix(struct parser *p, struct pq_node *x)
             x->end = kw.end;
             break;
         }
-        default: return x;
+        default:
+            return x;
         }
     }
     return x;
@@ -1523,8 +1659,9 @@ static struct pq_node *parse_vector_selector(struct parser *p, const struct pq_t
                 if (m->name_len == strlen(IGNIS_METRIC_NAME) &&
                     memcmp(m->name, IGNIS_METRIC_NAME, m->name_len) == 0 &&
                     m->type == IGNIS_MATCH_EQ) {
-                    return fail_at(p, n->pos, "metric name must not be set twice: \"%s\" or "
-                                              "\"%.*s\"",
+                    return fail_at(p, n->pos,
+                                   "metric name must not be set twice: \"%s\" or "
+                                   "\"%.*s\"",
                                    n->vs.name, (int)m->value_len, m->value);
                 }
             }
@@ -1618,8 +1755,7 @@ static struct pq_node *parse_call(struct parser *p, const struct pq_func *fn,
                            "expected at least %zu argument(s) in call to \"%s\", got %zu", min,
                            fn->name, nargs);
         if (fn->variadic > 0 && nargs > min + (size_t)fn->variadic)
-            return fail_at(p, n->pos,
-                           "expected at most %zu argument(s) in call to \"%s\", got %zu",
+            return fail_at(p, n->pos, "expected at most %zu argument(s) in call to \"%s\", got %zu",
                            min + (size_t)fn->variadic, fn->name, nargs);
     }
     for (size_t i = 0; i < nargs; i++) {
@@ -1631,8 +1767,7 @@ static struct pq_node *parse_call(struct parser *p, const struct pq_func *fn,
     }
     if (fn->id == F_INFO && nargs == 2) {
         if (args[1]->kind != N_VECTOR || args[1]->vs.name)
-            return fail_at(p, args[1]->pos,
-                           "expected label selectors only, got %s instead",
+            return fail_at(p, args[1]->pos, "expected label selectors only, got %s instead",
                            args[1]->kind == N_VECTOR ? "vector selector" : "expression");
     }
     return n;
@@ -1695,8 +1830,9 @@ static struct pq_node *parse_aggregation(struct parser *p)
             return NULL;
     }
     if ((op.type == TK_LIMITK || op.type == TK_LIMIT_RATIO) && !p->feat->experimental_functions)
-        return fail_at(p, op.pos, "limitk() and limit_ratio() are experimental and must be "
-                                  "enabled with --enable-feature=promql-experimental-functions");
+        return fail_at(p, op.pos,
+                       "limitk() and limit_ratio() are experimental and must be "
+                       "enabled with --enable-feature=promql-experimental-functions");
     return n;
 }
 
@@ -1745,13 +1881,20 @@ static struct pq_node *parse_primary(struct parser *p)
         n->paren.expr = x;
         return n;
     }
-    case TK_LBRACE: return parse_vector_selector(p, NULL);
-    case TK_EOF: return fail_at(p, t->pos, "unexpected end of input");
-    case TK_ERROR: return fail_at(p, t->pos, "%s", t->str ? t->str : "error");
-    case TK_RPAREN: return fail_at(p, t->pos, "unexpected right parenthesis ')'");
-    case TK_RBRACE: return fail_at(p, t->pos, "unexpected right brace '}'");
-    case TK_RBRACKET: return fail_at(p, t->pos, "unexpected right bracket ']'");
-    default: break;
+    case TK_LBRACE:
+        return parse_vector_selector(p, NULL);
+    case TK_EOF:
+        return fail_at(p, t->pos, "unexpected end of input");
+    case TK_ERROR:
+        return fail_at(p, t->pos, "%s", t->str ? t->str : "error");
+    case TK_RPAREN:
+        return fail_at(p, t->pos, "unexpected right parenthesis ')'");
+    case TK_RBRACE:
+        return fail_at(p, t->pos, "unexpected right brace '}'");
+    case TK_RBRACKET:
+        return fail_at(p, t->pos, "unexpected right bracket ']'");
+    default:
+        break;
     }
     if (is_aggregator(t->type)) {
         struct pq_token *n1 = peek_n(p, 1);
@@ -1783,8 +1926,7 @@ static struct pq_node *parse_primary(struct parser *p)
             struct pq_token nt = next(p);
             return parse_call(p, fn, &nt);
         }
-        if (t->type == TK_LAND || t->type == TK_LOR || t->type == TK_LUNLESS ||
-            t->type == TK_ATAN2)
+        if (t->type == TK_LAND || t->type == TK_LOR || t->type == TK_LUNLESS || t->type == TK_ATAN2)
             return unexpected(p, t, NULL, NULL);
         struct pq_token nt = next(p);
         return parse_vector_selector(p, &nt);
@@ -1797,25 +1939,32 @@ static struct pq_node *parse_primary(struct parser *p)
 static int bin_prec(enum pq_tok t)
 {
     switch (t) {
-    case TK_LOR: return 1;
+    case TK_LOR:
+        return 1;
     case TK_LAND:
-    case TK_LUNLESS: return 2;
+    case TK_LUNLESS:
+        return 2;
     case TK_EQLC:
     case TK_NEQ:
     case TK_LTE:
     case TK_LSS:
     case TK_GTE:
-    case TK_GTR: return 3;
+    case TK_GTR:
+        return 3;
     case TK_ADD:
-    case TK_SUB: return 4;
+    case TK_SUB:
+        return 4;
     case TK_MUL:
     case TK_DIV:
     case TK_MOD:
     case TK_ATAN2:
     case TK_TRIM_UPPER:
-    case TK_TRIM_LOWER: return 5;
-    case TK_POW: return 6;
-    default: return 0;
+    case TK_TRIM_LOWER:
+        return 5;
+    case TK_POW:
+        return 6;
+    default:
+        return 0;
     }
 }
 #define PREC_POW 6
@@ -1859,8 +2008,9 @@ static struct pq_node *parse_binary_rest(struct parser *p, struct pq_node *lhs, 
         if (t->type == TK_BOOL) {
             next(p);
             if (!pq_is_comparison(op.type))
-                return fail_at(p, op.pos, "bool modifier can only be used on comparison "
-                                          "operators");
+                return fail_at(p, op.pos,
+                               "bool modifier can only be used on comparison "
+                               "operators");
             b->bin.ret_bool = true;
             t = peek(p);
         }
@@ -1876,8 +2026,7 @@ static struct pq_node *parse_binary_rest(struct parser *p, struct pq_node *lhs, 
                 if (pq_is_set_op(op.type))
                     return fail_at(p, b->pos, "no grouping allowed for \"%s\" operation",
                                    pq_tok_text(op.type));
-                b->bin.card = g.type == TK_GROUP_LEFT ? PQ_CARD_MANY_TO_ONE
-                                                      : PQ_CARD_ONE_TO_MANY;
+                b->bin.card = g.type == TK_GROUP_LEFT ? PQ_CARD_MANY_TO_ONE : PQ_CARD_ONE_TO_MANY;
                 if (peek(p)->type == TK_LPAREN &&
                     !parse_label_list(p, &b->bin.include, "grouping opts", &lend))
                     return NULL;
@@ -1898,8 +2047,9 @@ static struct pq_node *parse_binary_rest(struct parser *p, struct pq_node *lhs, 
                 break;
             struct pq_token kw = next(p);
             if (!p->feat->fill_modifiers)
-                return fail_at(p, kw.pos, "fill modifiers require the "
-                                          "promql-binop-fill-modifiers feature");
+                return fail_at(p, kw.pos,
+                               "fill modifiers require the "
+                               "promql-binop-fill-modifiers feature");
             if (pq_is_set_op(op.type))
                 return fail_at(p, kw.pos, "fill modifiers are not allowed for \"%s\" operation",
                                pq_tok_text(op.type));
@@ -1918,8 +2068,7 @@ static struct pq_node *parse_binary_rest(struct parser *p, struct pq_node *lhs, 
                 b->bin.fill_left_v = v;
             } else {
                 if (b->bin.fill_right)
-                    return fail_at(p, kw.pos,
-                                   "fill_right modifier may not be set multiple times");
+                    return fail_at(p, kw.pos, "fill_right modifier may not be set multiple times");
                 b->bin.fill_right = true;
                 b->bin.fill_right_v = v;
             }
@@ -1935,16 +2084,16 @@ static struct pq_node *parse_binary_rest(struct parser *p, struct pq_node *lhs, 
         if ((lt != PQ_T_SCALAR && lt != PQ_T_VECTOR) || (rt != PQ_T_SCALAR && rt != PQ_T_VECTOR))
             return fail_at(p, b->pos,
                            "binary expression must contain only scalar and instant vector types");
-        if (pq_is_comparison(op.type) && !b->bin.ret_bool && lt == PQ_T_SCALAR &&
-            rt == PQ_T_SCALAR)
+        if (pq_is_comparison(op.type) && !b->bin.ret_bool && lt == PQ_T_SCALAR && rt == PQ_T_SCALAR)
             return fail_at(p, op.pos, "comparisons between scalars must use BOOL modifier");
         if ((lt != PQ_T_VECTOR || rt != PQ_T_VECTOR) &&
             (b->bin.matching_set || b->bin.card == PQ_CARD_MANY_TO_ONE ||
              b->bin.card == PQ_CARD_ONE_TO_MANY))
             return fail_at(p, b->pos, "vector matching only allowed between instant vectors");
         if (pq_is_set_op(op.type) && (lt == PQ_T_SCALAR || rt == PQ_T_SCALAR))
-            return fail_at(p, b->pos, "set operator \"%s\" not allowed in binary scalar "
-                                      "expression",
+            return fail_at(p, b->pos,
+                           "set operator \"%s\" not allowed in binary scalar "
+                           "expression",
                            pq_tok_text(op.type));
         if ((b->bin.fill_left || b->bin.fill_right) && (lt != PQ_T_VECTOR || rt != PQ_T_VECTOR))
             return fail_at(p, b->pos, "fill modifiers only allowed between instant vectors");
@@ -2013,18 +2162,25 @@ static bool check_tree(struct parser *p, struct pq_node *n, bool info_selector)
             return false;
         }
         return true;
-    case N_MATRIX: return check_tree(p, n->ms.vs, false);
-    case N_SUBQUERY: return check_tree(p, n->sq.expr, false);
+    case N_MATRIX:
+        return check_tree(p, n->ms.vs, false);
+    case N_SUBQUERY:
+        return check_tree(p, n->sq.expr, false);
     case N_CALL:
         for (size_t i = 0; i < n->call.nargs; i++)
             if (!check_tree(p, n->call.args[i], n->call.fn->id == F_INFO && i == 1))
                 return false;
         return true;
-    case N_AGG: return check_tree(p, n->agg.param, false) && check_tree(p, n->agg.expr, false);
-    case N_BINARY: return check_tree(p, n->bin.lhs, false) && check_tree(p, n->bin.rhs, false);
-    case N_UNARY: return check_tree(p, n->un.expr, false);
-    case N_PAREN: return check_tree(p, n->paren.expr, false);
-    default: return true;
+    case N_AGG:
+        return check_tree(p, n->agg.param, false) && check_tree(p, n->agg.expr, false);
+    case N_BINARY:
+        return check_tree(p, n->bin.lhs, false) && check_tree(p, n->bin.rhs, false);
+    case N_UNARY:
+        return check_tree(p, n->un.expr, false);
+    case N_PAREN:
+        return check_tree(p, n->paren.expr, false);
+    default:
+        return true;
     }
 }
 

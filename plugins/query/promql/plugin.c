@@ -79,7 +79,7 @@ static void metrics_release(void)
 
 struct promql {
     const struct ignis_host *host;
-    bool metrics; /* holds a reference to the shared self-metrics */
+    bool metrics;         /* holds a reference to the shared self-metrics */
     pthread_mutex_t lock; /* guards opts and feat while reconfigure swaps them */
     struct pq_engine_opts opts;
     struct pq_features feat;

@@ -43,9 +43,14 @@ static void print_offset_at(struct pq_buf *b, enum pq_at at, int64_t at_ms, bool
     case PQ_AT_TS:
         pq_buf_printf(b, " @ %.3f", (double)at_ms / 1000.0);
         break;
-    case PQ_AT_START: pq_buf_puts(b, " @ start()"); break;
-    case PQ_AT_END: pq_buf_puts(b, " @ end()"); break;
-    default: break;
+    case PQ_AT_START:
+        pq_buf_puts(b, " @ start()");
+        break;
+    case PQ_AT_END:
+        pq_buf_puts(b, " @ end()");
+        break;
+    default:
+        break;
     }
     if (off_set) {
         if (!off->expr || off->expr->kind == N_NUMBER) {
@@ -68,10 +73,14 @@ static int cmp_str(const void *a, const void *b)
 static const char *match_op(enum ignis_match_type t)
 {
     switch (t) {
-    case IGNIS_MATCH_EQ: return "=";
-    case IGNIS_MATCH_NE: return "!=";
-    case IGNIS_MATCH_RE: return "=~";
-    default: return "!~";
+    case IGNIS_MATCH_EQ:
+        return "=";
+    case IGNIS_MATCH_NE:
+        return "!=";
+    case IGNIS_MATCH_RE:
+        return "=~";
+    default:
+        return "!~";
     }
 }
 
@@ -200,7 +209,9 @@ static void print_node(struct pq_buf *b, const struct pq_node *n)
         else
             pq_buf_float_f(b, n->num.v);
         break;
-    case N_STRING: pq_buf_quote(b, n->str.s, n->str.len); break;
+    case N_STRING:
+        pq_buf_quote(b, n->str.s, n->str.len);
+        break;
     case N_VECTOR:
         print_selector_core(b, n);
         print_offset_at(b, n->vs.at, n->vs.at_ms, n->vs.offset_set, &n->vs.offset);

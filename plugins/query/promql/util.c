@@ -209,14 +209,29 @@ void pq_buf_quote(struct pq_buf *b, const char *s, size_t n)
         } else {
             const char *esc = NULL;
             switch (r) {
-            case '\a': esc = "\\a"; break;
-            case '\b': esc = "\\b"; break;
-            case '\f': esc = "\\f"; break;
-            case '\n': esc = "\\n"; break;
-            case '\r': esc = "\\r"; break;
-            case '\t': esc = "\\t"; break;
-            case '\v': esc = "\\v"; break;
-            default: break;
+            case '\a':
+                esc = "\\a";
+                break;
+            case '\b':
+                esc = "\\b";
+                break;
+            case '\f':
+                esc = "\\f";
+                break;
+            case '\n':
+                esc = "\\n";
+                break;
+            case '\r':
+                esc = "\\r";
+                break;
+            case '\t':
+                esc = "\\t";
+                break;
+            case '\v':
+                esc = "\\v";
+                break;
+            default:
+                break;
             }
             if (esc)
                 pq_buf_puts(b, esc);
@@ -322,9 +337,12 @@ void pq_buf_duration(struct pq_buf *b, int64_t ms)
         const char *unit;
         uint64_t ms;
     } units[] = {
-        {"y", 365ull * 24 * 3600 * 1000}, {"w", 7ull * 24 * 3600 * 1000},
-        {"d", 24ull * 3600 * 1000},       {"h", 3600ull * 1000},
-        {"m", 60ull * 1000},              {"s", 1000},
+        {"y", 365ull * 24 * 3600 * 1000},
+        {"w", 7ull * 24 * 3600 * 1000},
+        {"d", 24ull * 3600 * 1000},
+        {"h", 3600ull * 1000},
+        {"m", 60ull * 1000},
+        {"s", 1000},
         {"ms", 1},
     };
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
@@ -339,11 +357,16 @@ void pq_buf_duration(struct pq_buf *b, int64_t ms)
 const char *pq_type_name(enum pq_type t)
 {
     switch (t) {
-    case PQ_T_SCALAR: return "scalar";
-    case PQ_T_VECTOR: return "instant vector";
-    case PQ_T_MATRIX: return "range vector";
-    case PQ_T_STRING: return "string";
-    default: return "none";
+    case PQ_T_SCALAR:
+        return "scalar";
+    case PQ_T_VECTOR:
+        return "instant vector";
+    case PQ_T_MATRIX:
+        return "range vector";
+    case PQ_T_STRING:
+        return "string";
+    default:
+        return "none";
     }
 }
 

@@ -153,8 +153,7 @@ static void add(struct tstore *st, const char *name, const char *k, const char *
 
 static const struct pq_features all = {true, true, true, true, true, true};
 static const struct pq_engine_opts opts = {
-    .lookback_ms = 300000, .max_samples = 100000, .timeout_ms = 10000,
-    .subquery_step_ms = 60000};
+    .lookback_ms = 300000, .max_samples = 100000, .timeout_ms = 10000, .subquery_step_ms = 60000};
 
 static struct tstore store;
 
@@ -173,8 +172,13 @@ static void run(const char *q, int64_t start, int64_t end, int64_t step,
     struct pq_expr *e = pq_parse(q, strlen(q), &all, err, sizeof err);
     if (!e)
         fail_msg("parse %s: %s", q, err);
-    struct pq_exec_in in = {.expr = e, .start = start, .end = end, .step = step,
-                            .range = step > 0, .ops = &tops, .storage = &store};
+    struct pq_exec_in in = {.expr = e,
+                            .start = start,
+                            .end = end,
+                            .step = step,
+                            .range = step > 0,
+                            .ops = &tops,
+                            .storage = &store};
     assert_int_equal(pq_exec(o ? o : &opts, &in, res), 0);
     pq_expr_free(e);
 }
@@ -183,9 +187,8 @@ static void run(const char *q, int64_t start, int64_t end, int64_t step,
 static double value_of(const struct pq_res *r, const char *k, const char *v)
 {
     for (size_t i = 0; i < r->nseries; i++) {
-        const struct ignis_label *l = k ? ignis_labels_get(r->series[i].ls, r->series[i].nls, k,
-                                                           strlen(k))
-                                        : NULL;
+        const struct ignis_label *l =
+            k ? ignis_labels_get(r->series[i].ls, r->series[i].nls, k, strlen(k)) : NULL;
         if (!k || (l && l->value_len == strlen(v) && memcmp(l->value, v, l->value_len) == 0)) {
             assert_int_equal(r->series[i].n, 1);
             return r->series[i].v[0];
@@ -326,8 +329,8 @@ static void test_range_query_and_name_merge(void **state)
     run("-metric_a or on(nothing) -metric_b", 0, 0, 0, NULL, &r);
     assert_int_equal(r.nseries, 1);
     pq_res_free(&r);
-    run("label_replace(-metric_a, \"x\", \"1\", \"\", \"\") + ignoring(x) -metric_b", 0, 0, 0,
-        NULL, &r);
+    run("label_replace(-metric_a, \"x\", \"1\", \"\", \"\") + ignoring(x) -metric_b", 0, 0, 0, NULL,
+        &r);
     assert_int_equal(r.err, IGNIS_QERR_NONE);
     pq_res_free(&r);
     run("scalar(metric_b)", 0, 20 * M, 10 * M, NULL, &r);
@@ -376,8 +379,8 @@ static void test_limits_and_cancel(void **state)
     char err[128];
     struct pq_expr *e = pq_parse("big", 3, &all, err, sizeof err);
     volatile int cancel = 1;
-    struct pq_exec_in in = {.expr = e, .start = 0, .end = 0, .ops = &tops, .storage = &store,
-                            .cancel = &cancel};
+    struct pq_exec_in in = {
+        .expr = e, .start = 0, .end = 0, .ops = &tops, .storage = &store, .cancel = &cancel};
     assert_int_equal(pq_exec(&opts, &in, &r), 0);
     assert_int_equal(r.err, IGNIS_QERR_CANCELED);
     pq_res_free(&r);
@@ -448,8 +451,13 @@ static void test_plugin_ops(void **state)
     assert_int_equal(ops->parse(inst, "sort_by_label(up, \"job\")", NULL, err, sizeof err),
                      IGNIS_QERR_BAD_DATA); /* experimental functions are off by default */
 
-    struct ignis_query_params p = {.size = sizeof p, .expr = "up", .start = 20000, .end = 20000,
-                                   .storage_ops = &tops, .storage = &store, .limit = 1};
+    struct ignis_query_params p = {.size = sizeof p,
+                                   .expr = "up",
+                                   .start = 20000,
+                                   .end = 20000,
+                                   .storage_ops = &tops,
+                                   .storage = &store,
+                                   .limit = 1};
     assert_int_equal(ops->exec(inst, &p, &q), 0);
     const struct ignis_query_result *res = ops->result(q);
     assert_int_equal(res->error, IGNIS_QERR_NONE);
@@ -477,9 +485,8 @@ static void test_plugin_ops(void **state)
     assert_null(ops->format(inst, "sum(", err, sizeof err));
 
     /* reconfigure turns the experimental functions on */
-    assert_int_equal(ignis_config_set(cfg, "experimental_functions", "true", "test", err,
-                                      sizeof err),
-                     0);
+    assert_int_equal(
+        ignis_config_set(cfg, "experimental_functions", "true", "test", err, sizeof err), 0);
     assert_int_equal(ops->reconfigure(inst, cfg, err, sizeof err), 0);
     assert_int_equal(ops->parse(inst, "sort_by_label(up, \"job\")", NULL, err, sizeof err), 0);
     ops->destroy(inst);
@@ -494,8 +501,8 @@ struct grab {
     bool seen;
 };
 
-static int grab_family(void *impl, const char *name, enum ignis_metric_type type,
-                       const char *help, const char *unit)
+static int grab_family(void *impl, const char *name, enum ignis_metric_type type, const char *help,
+                       const char *unit)
 {
     (void)type;
     (void)help;
@@ -544,8 +551,12 @@ static void test_self_metrics(void **state)
     assert_int_equal(ops->create(testhost_host(th), cfg, &b, err, sizeof err), 0);
     assert_true(registry_value("prometheus_engine_query_samples") == 0);
     assert_true(registry_value("prometheus_engine_queries") == 0);
-    struct ignis_query_params p = {.size = sizeof p, .expr = "up", .start = 20000, .end = 20000,
-                                   .storage_ops = &tops, .storage = &store};
+    struct ignis_query_params p = {.size = sizeof p,
+                                   .expr = "up",
+                                   .start = 20000,
+                                   .end = 20000,
+                                   .storage_ops = &tops,
+                                   .storage = &store};
     struct ignis_query *q = NULL;
     assert_int_equal(ops->exec(b, &p, &q), 0);
     ops->query_free(q);
@@ -574,8 +585,12 @@ static void *worker_main(void *arg)
                                      "topk(2, x)", "sum(rate(x[1m]))"};
     for (int round = 0; round < 200; round++) {
         const char *q = qs[round % 4];
-        struct ignis_query_params p = {.size = sizeof p, .expr = q, .start = 30000,
-                                       .end = 30000, .storage_ops = &tops, .storage = &store};
+        struct ignis_query_params p = {.size = sizeof p,
+                                       .expr = q,
+                                       .start = 30000,
+                                       .end = 30000,
+                                       .storage_ops = &tops,
+                                       .storage = &store};
         struct ignis_query *qq = NULL;
         if (ops->exec(w->inst, &p, &qq) != 0) {
             w->bad++;
@@ -605,9 +620,8 @@ static void test_concurrent_queries(void **state)
     const struct ignis_query_ops *ops = ignis_plugin.ops;
     struct ignis_config *cfg = ignis_config_new(ignis_plugin.options, "test");
     char err[256];
-    assert_int_equal(ignis_config_set(cfg, "experimental_functions", "true", "test", err,
-                                      sizeof err),
-                     0);
+    assert_int_equal(
+        ignis_config_set(cfg, "experimental_functions", "true", "test", err, sizeof err), 0);
     void *inst = NULL;
     assert_int_equal(ops->create(NULL, cfg, &inst, err, sizeof err), 0);
     pthread_t th[4];

@@ -134,7 +134,8 @@ static void test_selectors(void **state)
     roundtrip("offset", "offset");
     parse_err("{job=~\".*\"}",
               "1:1: parse error: vector selector must contain at least one non-empty matcher");
-    parse_err("{}", "1:1: parse error: vector selector must contain at least one non-empty matcher");
+    parse_err("{}",
+              "1:1: parse error: vector selector must contain at least one non-empty matcher");
     parse_err("foo{__name__=\"bar\"}",
               "1:1: parse error: metric name must not be set twice: \"foo\" or \"bar\"");
 }
@@ -177,7 +178,8 @@ static void test_subqueries(void **state)
     (void)state;
     roundtrip("rate(foo[5m])[30m:1m]", "rate(foo[5m])[30m:1m]");
     roundtrip("foo[10m:]", "foo[10m:]");
-    roundtrip("max_over_time(rate(foo[5m])[1h:] offset 1m)", "max_over_time(rate(foo[5m])[1h:] offset 1m)");
+    roundtrip("max_over_time(rate(foo[5m])[1h:] offset 1m)",
+              "max_over_time(rate(foo[5m])[1h:] offset 1m)");
     struct pq_expr *e = parse_ok("foo[1h:5m] @ 100 offset 10m");
     assert_int_equal(e->root->kind, N_SUBQUERY);
     assert_int_equal(e->root->type, PQ_T_MATRIX);
@@ -242,7 +244,7 @@ static void test_vector_matching(void **state)
     parse_err("a + bool b",
               "1:3: parse error: bool modifier can only be used on comparison operators");
     parse_err("a and on(x) group_left b", "1:1: parse error: no grouping allowed for \"and\" "
-                                         "operation");
+                                          "operation");
     parse_err("1 and a", "1:1: parse error: set operator \"and\" not allowed in binary scalar "
                          "expression");
     parse_err("a * on(x) group_left(x) b",
@@ -258,7 +260,8 @@ static void test_aggregations(void **state)
     roundtrip("sum(foo) by (job)", "sum by (job) (foo)");
     roundtrip("SUM WITHOUT(instance)(foo)", "sum without (instance) (foo)");
     roundtrip("topk(5, foo)", "topk(5, foo)");
-    roundtrip("count_values(\"version\", build_version)", "count_values(\"version\", build_version)");
+    roundtrip("count_values(\"version\", build_version)",
+              "count_values(\"version\", build_version)");
     roundtrip("quantile without (a,) (0.9, foo)", "quantile without (a) (0.9, foo)");
     roundtrip("sum by () (foo)", "sum(foo)");
     struct pq_expr *e = parse_ok("topk by (a) (3, foo)");
@@ -292,8 +295,7 @@ static void test_calls(void **state)
     pq_expr_free(e);
     parse_err("rate(foo)", "1:6: parse error: expected type range vector in call to function "
                            "\"rate\", got instant vector");
-    parse_err("abs(foo, 1)",
-              "1:1: parse error: expected 1 argument(s) in call to \"abs\", got 2");
+    parse_err("abs(foo, 1)", "1:1: parse error: expected 1 argument(s) in call to \"abs\", got 2");
     parse_err("label_join(foo)",
               "1:1: parse error: expected at least 3 argument(s) in call to \"label_join\", got 1");
     parse_err("round(foo, 1, 2)",
@@ -381,9 +383,10 @@ static void test_error_positions_multiline(void **state)
 static void test_pretty(void **state)
 {
     (void)state;
-    struct pq_expr *e = parse_ok("sum by (job) (rate(http_requests_total{job=\"api-server\",handler="
-                                 "\"/api/v1/query\"}[5m])) / on (job) group_left () "
-                                 "sum by (job) (up{job=\"api-server\"})");
+    struct pq_expr *e =
+        parse_ok("sum by (job) (rate(http_requests_total{job=\"api-server\",handler="
+                 "\"/api/v1/query\"}[5m])) / on (job) group_left () "
+                 "sum by (job) (up{job=\"api-server\"})");
     char *s = pq_node_pretty(e->root);
     assert_non_null(s);
     const char *want =
