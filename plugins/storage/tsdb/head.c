@@ -969,8 +969,21 @@ static int replay_record(struct replay *r, const uint8_t *rec, size_t len)
         }
         tombstones_normalize(&h->stones);
         return 0;
+    case REC_EXEMPLARS:
+        if (!h->o.on_exemplar)
+            return 0;
+        if (rec_decode_exemplars(rec, len, &r->d) < 0)
+            return -1;
+        for (size_t i = 0; i < r->d.nexemplars; i++) {
+            const struct rec_exemplar *x = &r->d.exemplars[i];
+            struct series *s = replay_ref(r, x->ref);
+            if (s && x->t >= h->min_valid)
+                h->o.on_exemplar(h->o.exemplar_arg, s->id, x->t, x->v,
+                                 r->d.labels + x->first, x->n);
+        }
+        return 0;
     default:
-        /* Exemplars, markers, metadata, histograms: not kept by the head yet. */
+        /* Markers, metadata, histograms: not kept by the head yet. */
         return 0;
     }
 }
@@ -1174,6 +1187,18 @@ void head_stats(struct head *h, struct head_stats *st)
             chunks += h->by_id[i]->nmm + (h->by_id[i]->open != NULL);
     st->chunks = chunks;
     pthread_rwlock_unlock(&h->lock);
+}
+
+int head_log_record(struct head *h, const uint8_t *rec, size_t len, char *err, size_t errlen)
+{
+    if (!h->wal)
+        return 0;
+    pthread_mutex_lock(&h->wal_mu);
+    int rc = wal_log(h->wal, rec, len, err, errlen);
+    if (rc == 0)
+        rc = wal_flush(h->wal, err, errlen);
+    pthread_mutex_unlock(&h->wal_mu);
+    return rc;
 }
 
 /* ---- deletion --------------------------------------------------------------------------- */
