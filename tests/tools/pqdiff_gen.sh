@@ -69,7 +69,8 @@ BEGIN {
     print "# TYPE pq_build_info gauge"
     for (j = 1; j <= njob; j++) for (i = 0; i < 10; i++)
         for (k = 0; k < N; k++)
-            printf "pq_build_info{job=\"%s\",instance=\"i%d\",version=\"v1.%d.%d\",path=\"/srv/%s/bin\"} 1 %s\n",
+            printf "pq_build_info{job=\"%s\",instance=\"i%d\",version=\"v1.%d.%d\"," \
+                "path=\"/srv/%s/bin\"} 1 %s\n",
                 job[j], i, i % 3, j, job[j], ts(k, i)
 
     # Classic histograms: pq_latency_seconds{job,instance}; i4 of each job resets once.
@@ -114,9 +115,12 @@ BEGIN {
             sum += (3 + k % 4) * (0.05 + s / 100)
             for (x = 1; x <= nq; x++)
                 printf "pq_rpc_seconds{job=\"%s\",instance=\"i%d\",quantile=\"%s\"} %s %s\n",
-                    job[j], i, q[x], v((0.05 + s / 100) * (1 + x * x * 0.3) + (k % 10) / 1000), ts(k, s)
-            printf "pq_rpc_seconds_count{job=\"%s\",instance=\"i%d\"} %d %s\n", job[j], i, cc, ts(k, s)
-            printf "pq_rpc_seconds_sum{job=\"%s\",instance=\"i%d\"} %s %s\n", job[j], i, v(sum), ts(k, s)
+                    job[j], i, q[x],
+                    v((0.05 + s / 100) * (1 + x * x * 0.3) + (k % 10) / 1000), ts(k, s)
+            printf "pq_rpc_seconds_count{job=\"%s\",instance=\"i%d\"} %d %s\n",
+                job[j], i, cc, ts(k, s)
+            printf "pq_rpc_seconds_sum{job=\"%s\",instance=\"i%d\"} %s %s\n",
+                job[j], i, v(sum), ts(k, s)
         }
     }
     print "# EOF"
