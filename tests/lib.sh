@@ -124,3 +124,27 @@ wait_http() {
     done
     fail "$1 did not answer 200 within 30 s"
 }
+
+# start_prometheus CONFIG NAME: starts a real Prometheus on a free loopback port (retrying
+# when another process took the port first), waits for it to be ready; sets PROM_PID and
+# PROM_ADDR. Its log is $TMP/NAME.log.
+start_prometheus() {
+    local conf=$1 name=$2 try port
+    for try in 1 2 3 4 5; do
+        port=$(free_port)
+        prometheus --config.file="$conf" --storage.tsdb.path="$TMP/$name-data" \
+            --web.listen-address="127.0.0.1:$port" 2>"$TMP/$name.log" &
+        PROM_PID=$!
+        STARTED_PIDS="$STARTED_PIDS $PROM_PID"
+        PROM_ADDR="127.0.0.1:$port"
+        local i
+        for i in $(seq 1 300); do
+            curl -sf -o /dev/null "http://$PROM_ADDR/-/ready" && return 0
+            kill -0 "$PROM_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill "$PROM_PID" 2>/dev/null
+        wait "$PROM_PID" 2>/dev/null
+    done
+    fail "prometheus did not start (see $TMP/$name.log)"
+}

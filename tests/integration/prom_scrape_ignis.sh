@@ -24,17 +24,14 @@ promtool check metrics <"$TMP/text.prom" >"$TMP/promtool.out" 2>&1
 [ $? -eq 0 ] && [ ! -s "$TMP/promtool.out" ] || fail "promtool check metrics complains: $(cat "$TMP/promtool.out")"
 pass "promtool check metrics accepts our 0.0.4 output"
 
-pport=$(free_port)
 cat >"$TMP/prometheus.yml" <<YML
 global: { scrape_interval: 1s, scrape_timeout: 1s }
 scrape_configs:
   - job_name: ignis
     static_configs: [ { targets: [ "$IGNIS_ADDR" ] } ]
 YML
-prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/prom" \
-    --web.listen-address="127.0.0.1:$pport" 2>"$TMP/prometheus.log" &
-PROM_PID=$!
-STARTED_PIDS="$STARTED_PIDS $PROM_PID"
+start_prometheus "$TMP/prometheus.yml" prometheus
+pport=${PROM_ADDR##*:}
 wait_http "http://127.0.0.1:$pport/-/ready"
 
 up=""

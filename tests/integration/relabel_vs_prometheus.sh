@@ -90,10 +90,8 @@ scrape_configs = (
 );
 CONF
 
-pport=$(free_port)
-prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/prom" \
-    --web.listen-address="127.0.0.1:$pport" 2>"$TMP/prometheus.log" &
-STARTED_PIDS="$STARTED_PIDS $!"
+start_prometheus "$TMP/prometheus.yml" prometheus
+pport=${PROM_ADDR##*:}
 start_ignisd ig "$TMP/ignis.conf"
 wait_ready "$IGNIS_ADDR"
 wait_http "http://127.0.0.1:$pport/-/ready"

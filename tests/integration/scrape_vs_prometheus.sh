@@ -16,12 +16,21 @@ for i in $(seq 1 50); do [ -s "$TMP/static.port" ] && break; sleep 0.1; done
 sport=$(cat "$TMP/static.port")
 [ -n "$sport" ] || fail "static server did not start"
 
-nport=$(free_port)
-prometheus-node-exporter --web.listen-address="127.0.0.1:$nport" \
-    --collector.disable-defaults --collector.cpu --collector.meminfo --collector.loadavg \
-    --collector.filesystem --collector.netdev --collector.stat --collector.uname \
-    --collector.time --collector.vmstat 2>"$TMP/node.log" &
-STARTED_PIDS="$STARTED_PIDS $!"
+# The node exporter cannot pick its own port: retry when another process took ours.
+for try in 1 2 3 4 5; do
+    nport=$(free_port)
+    prometheus-node-exporter --web.listen-address="127.0.0.1:$nport" \
+        --collector.disable-defaults --collector.cpu --collector.meminfo --collector.loadavg \
+        --collector.filesystem --collector.netdev --collector.stat --collector.uname \
+        --collector.time --collector.vmstat 2>"$TMP/node.log" &
+    npid=$!
+    STARTED_PIDS="$STARTED_PIDS $npid"
+    for i in $(seq 1 100); do
+        curl -sf -o /dev/null "http://127.0.0.1:$nport/metrics" && break 2
+        kill -0 "$npid" 2>/dev/null || break
+        sleep 0.1
+    done
+done
 wait_http "http://127.0.0.1:$nport/metrics"
 
 jobs="node"
@@ -58,10 +67,8 @@ done
     echo ");"
 } >"$TMP/ignis.conf"
 
-pport=$(free_port)
-prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/prom" \
-    --web.listen-address="127.0.0.1:$pport" 2>"$TMP/prometheus.log" &
-STARTED_PIDS="$STARTED_PIDS $!"
+start_prometheus "$TMP/prometheus.yml" prometheus
+pport=${PROM_ADDR##*:}
 start_ignisd ig "$TMP/ignis.conf"
 wait_ready "$IGNIS_ADDR"
 wait_http "http://127.0.0.1:$pport/-/ready"

@@ -28,9 +28,10 @@ tests_unit_plugins_test_promql_parse_CFLAGS = $(PQ_TEST_CFLAGS)
 tests_unit_plugins_test_promql_parse_LDADD = $(PQ_TEST_LIBS)
 
 # The conformance runner: loads mem.so and promql.so from the build tree and runs every
-# file of $(CONFORMANCE_DIR)/promql. Built by `make check`; run it by hand until the whole
-# corpus passes (then it joins TESTS).
+# file of $(CONFORMANCE_DIR)/promql (through tests/conformance/promql.sh).
 check_PROGRAMS += tests/conformance/promql
+TESTS += tests/conformance/promql.sh
+EXTRA_DIST += tests/conformance/promql.sh
 tests_conformance_promql_SOURCES = tests/conformance/promql.c tests/unit/testhost.c \
 	tests/unit/testhost.h
 tests_conformance_promql_CFLAGS = $(PQ_TEST_CFLAGS) -I$(top_srcdir)/tests/unit

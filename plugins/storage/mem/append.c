@@ -251,8 +251,9 @@ static int append_sample(struct ignis_appender *a, struct series *s, int64_t t, 
 }
 
 /* Validates a label set for append: names non-empty, sorted and unique, a non-empty
- * __name__, all valid UTF-8. Sets *has_empty when some other label has an empty value
- * (such labels are dropped, as Prometheus treats them as absent). */
+ * __name__, all valid UTF-8. Sets *has_empty when some other label has an empty value.
+ * Such labels are kept as given, as Prometheus' TSDB keeps them (the scrape path drops
+ * empty exposed labels before appending; PromQL's __unit__="" is expected back). */
 static int check_labels(const struct ignis_label *ls, size_t n, bool *has_empty)
 {
     bool named = false;
@@ -284,7 +285,7 @@ static int check_labels(const struct ignis_label *ls, size_t n, bool *has_empty)
     return named ? 0 : IGNIS_E_INVALID;
 }
 
-/* Finds or creates the series of a valid label set (without empty values). */
+/* Finds or creates the series of a valid label set. */
 static int resolve(struct mem *m, const struct ignis_label *ls, size_t n, struct series **out)
 {
     uint64_t h = ignis_labels_hash(ls, n);
@@ -319,21 +320,9 @@ int mem_append(struct ignis_appender *a, const struct ignis_label *labels, size_
         rc = check_time(a->m, t); /* before creating a series for nothing */
     if (rc)
         return rc;
-    struct ignis_label *own = NULL;
-    if (has_empty) {
-        own = malloc(n * sizeof *own);
-        if (!own)
-            return IGNIS_E_NOMEM;
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++)
-            if (labels[i].value_len)
-                own[k++] = labels[i];
-        labels = own;
-        n = k;
-    }
+    (void)has_empty;
     struct series *s;
     rc = resolve(a->m, labels, n, &s);
-    free(own);
     if (rc)
         return rc;
     if (ref)
