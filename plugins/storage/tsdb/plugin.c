@@ -51,6 +51,9 @@ static const struct ignis_option options[] = {
      "the most bytes blocks, WAL and head chunks may take; oldest blocks go first (0: no "
      "limit)",
      NULL, 0},
+    {"max_block_duration", IGNIS_OPT_DURATION, "0s",
+     "the largest block compaction makes (0s: a tenth of retention_time, at most 31d)", NULL,
+     0},
     {"compaction_interval", IGNIS_OPT_DURATION, "1m",
      "how often the head is checked for a range to persist and retention applied", NULL, 0},
     {"min_block_duration", IGNIS_OPT_DURATION, "2h",
@@ -305,6 +308,11 @@ static int create(const struct ignis_host *host, const struct ignis_config *cfg,
     pthread_mutex_init(&db->db.mu, NULL);
     pthread_mutex_init(&db->db.admin_mu, NULL);
     db->db.dir = db->path;
+    db->db.max_block = cfg ? ignis_config_duration_ms(cfg, "max_block_duration") : 0;
+    if (!db->db.max_block && db->retention_ms > 0)
+        db->db.max_block = db->retention_ms / 10; /* Prometheus' default */
+    if (db->db.max_block && db->db.max_block < (range ? range : HEAD_CHUNK_RANGE_DEFAULT))
+        db->db.max_block = range ? range : HEAD_CHUNK_RANGE_DEFAULT;
     db->db.log = host ? head_logger : NULL;
     db->db.log_arg = db;
     int rc = IGNIS_E_IO;

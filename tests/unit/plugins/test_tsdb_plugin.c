@@ -400,7 +400,7 @@ static void test_blocks_and_head_merged(void **state)
 
 /* An instance over dir with a 10 s chunk range, compaction only when timers fire, and
  * retention as given (NULL: default). */
-static void open_small(struct fx *f, const char *retention)
+static void open_small(struct fx *f, const char *retention, const char *max_block)
 {
     char err[256] = "";
     f->th = testhost_new("tsdb-compact");
@@ -412,6 +412,10 @@ static void open_small(struct fx *f, const char *retention)
                      0);
     if (retention)
         assert_int_equal(ignis_config_set(cfg, "retention_time", retention, "t:4", err,
+                                          sizeof err),
+                         0);
+    if (max_block)
+        assert_int_equal(ignis_config_set(cfg, "max_block_duration", max_block, "t:5", err,
                                           sizeof err),
                          0);
     if (ops->create(testhost_host(f->th), cfg, &f->inst, err, sizeof err) != 0)
@@ -475,16 +479,38 @@ static void test_compaction_persists_head_and_keeps_every_sample(void **state)
     struct fx f;
     f.dir = strdup("/tmp/test_tsdb_plugin.XXXXXX");
     assert_non_null(mkdtemp(f.dir));
-    open_small(&f, "0s");
+    open_small(&f, "0s", "90s");
     load_minute(&f);
     int64_t first;
     assert_int_equal(count_samples(&f, INT64_MIN, INT64_MAX, &first), 4 * 120);
-    /* Compaction: the head spans 60 s > 15 s, so [0,10), [10,20), ... go to blocks until
-     * what is left spans at most 15 s. */
+    /* Compaction: the head spans 60 s > 15 s, so [0,10), [10,20), ... [40,50) go to blocks
+     * until what is left spans at most 15 s; then the blocks of [0,30) fill a 30 s range
+     * and merge; [30,40) waits (the newest, [40,50), is never planned). */
     assert_true(testhost_fire_timers(f.th) >= 1);
     struct ignis_storage_stats st;
     assert_int_equal(ops->stats(f.inst, &st), 0);
-    assert_int_equal(st.num_blocks, 5);
+    assert_int_equal(st.num_blocks, 3);
+    DIR *d = opendir(f.dir);
+    struct dirent *de;
+    int levels = 0;
+    while ((de = readdir(d)))
+        if (ulid_valid(de->d_name)) {
+            char bd[4300];
+            snprintf(bd, sizeof bd, "%s/%s", f.dir, de->d_name);
+            struct block_meta m;
+            char merr[256];
+            assert_int_equal(meta_read(bd, &m, merr, sizeof merr), 0);
+            if (m.level == 2) {
+                assert_int_equal(m.min_time, 0);
+                assert_int_equal(m.max_time, 30000);
+                assert_int_equal(m.nsources, 3);
+                assert_int_equal(m.nparents, 3);
+            }
+            levels += m.level;
+            meta_free(&m);
+        }
+    closedir(d);
+    assert_int_equal(levels, 2 + 1 + 1); /* and the sources are gone */
     assert_true(st.min_time >= 50000);
     assert_int_equal(count_samples(&f, INT64_MIN, INT64_MAX, &first), 4 * 120);
     assert_int_equal(first, 0);
@@ -498,7 +524,7 @@ static void test_compaction_persists_head_and_keeps_every_sample(void **state)
     snprintf(ck, sizeof ck, "%s/wal", f.dir);
     fx_destroy(&f);
     /* Reopened: blocks plus replayed head, every sample once. */
-    open_small(&f, "0s");
+    open_small(&f, "0s", "90s");
     assert_int_equal(count_samples(&f, INT64_MIN, INT64_MAX, &first), 4 * 120);
     /* A second instance on the same directory is refused while this one runs. */
     struct testhost *th2 = testhost_new("second");
@@ -519,7 +545,7 @@ static void test_time_retention_deletes_old_blocks(void **state)
     struct fx f;
     f.dir = strdup("/tmp/test_tsdb_plugin.XXXXXX");
     assert_non_null(mkdtemp(f.dir));
-    open_small(&f, "20s");
+    open_small(&f, "20s", "10s"); /* no merging: blocks of 10 s */
     load_minute(&f);
     /* Querier opened before: it pins the blocks it reads. */
     testhost_fire_timers(f.th);
