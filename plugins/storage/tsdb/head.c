@@ -546,6 +546,7 @@ static int series_append(struct head *h, struct series *s, int64_t t, double v)
         int64_t start = range_start(t, h->chunk_range);
         s->open_end = start > INT64_MAX - h->chunk_range ? INT64_MAX : start + h->chunk_range;
         h->st.chunks_created++;
+        h->st.chunks++; /* a cut moves a chunk to disk but keeps it counted */
     }
     if (xor_enc_append(s->open, t, v) < 0)
         return IGNIS_E_NOMEM;
@@ -883,6 +884,7 @@ static void attach_chunks(struct replay *r, struct series *s)
             s->mm_cap = ncap;
         }
         s->mm[s->nmm++] = (struct mchunk){r->fc[i].mint, r->fc[i].maxt, r->fc[i].cref};
+        r->h->st.chunks++;
         s->max_t = r->fc[i].maxt;
         if (r->fc[i].mint < r->h->st.mint)
             r->h->st.mint = r->fc[i].mint;
@@ -1181,11 +1183,6 @@ void head_stats(struct head *h, struct head_stats *st)
     pthread_rwlock_rdlock(&h->lock);
     *st = h->st;
     st->series = h->nseries;
-    uint64_t chunks = 0;
-    for (size_t i = 0; i < h->by_id_cap; i++)
-        if (h->by_id[i])
-            chunks += h->by_id[i]->nmm + (h->by_id[i]->open != NULL);
-    st->chunks = chunks;
     pthread_rwlock_unlock(&h->lock);
 }
 
@@ -1379,6 +1376,7 @@ int head_truncate(struct head *h, int64_t mint, bool delete_files,
                 h->stones.v[k++] = h->stones.v[i];
         h->stones.n = k;
     }
+    h->st.chunks -= st->chunks_dropped < h->st.chunks ? st->chunks_dropped : h->st.chunks;
     h->st.mint = newmin;
     if (newmin == INT64_MAX)
         h->st.maxt = INT64_MIN;
