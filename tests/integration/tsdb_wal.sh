@@ -34,6 +34,14 @@ for comp in snappy none; do
         fail "promtool reads our $comp WAL differently"
 done
 
+# 1b. Exemplar records between the sample records do not disturb Prometheus' replay (an
+#     unknown record type would make it cut the WAL there and lose what follows).
+mkdir -p "$tmp/ex"
+"$tool" write-wal "$tmp/ex/wal" "$tmp/src.txt" 131072 snappy exemplars || fail "write-wal exemplars"
+promtool tsdb dump "$tmp/ex" >"$tmp/promtool-ex.txt" 2>"$tmp/err" ||
+    { cat "$tmp/err"; fail "promtool dump of a WAL with exemplars"; }
+"$tool" compare "$tmp/src.txt" "$tmp/promtool-ex.txt" || fail "exemplar records disturbed promtool's replay"
+
 # 2. A checkpoint of the first segments (samples from mint on), the segments it covers
 #    deleted, as the head truncates: promtool replays checkpoint + rest to exactly the
 #    source's samples at or after mint. (A fresh directory: promtool's dump leaves

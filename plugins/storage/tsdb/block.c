@@ -187,9 +187,11 @@ int blockw_finish(struct block_writer *w, struct ulid *out, char *err, size_t er
         m.num_samples = w->nsamples;
         m.num_series = w->nseries;
         m.num_chunks = w->nchunks;
-        m.level = 1;
-        m.sources = &w->ulid;
-        m.nsources = 1;
+        m.level = w->level > 0 ? w->level : 1;
+        m.sources = w->level > 0 ? (struct ulid *)w->sources : &w->ulid;
+        m.nsources = w->level > 0 ? w->nsources : 1;
+        m.parents = (struct ulid *)w->parents;
+        m.nparents = w->nparents;
         struct tombstones none = {0};
         rc = tombstones_write(w->tmpdir, &none, err, errlen);
         if (rc == 0)
@@ -260,6 +262,20 @@ int symset_add_labels(struct symset *s, const struct ignis_label *ls, size_t n)
         s->v[s->n++] = (struct tsdb_str){ls[i].name, ls[i].name_len};
         s->v[s->n++] = (struct tsdb_str){ls[i].value, ls[i].value_len};
     }
+    return 0;
+}
+
+int symset_add(struct symset *s, const char *p, size_t len)
+{
+    if (s->n == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 256;
+        struct tsdb_str *nv = realloc(s->v, ncap * sizeof *nv);
+        if (!nv)
+            return -1;
+        s->v = nv;
+        s->cap = ncap;
+    }
+    s->v[s->n++] = (struct tsdb_str){p, len};
     return 0;
 }
 

@@ -25,6 +25,11 @@ struct block_writer {
     size_t metas_cap;
     struct xor_enc enc;
     bool enc_live;
+    /* Lineage for meta.json (set after blockw_open; level 0: a new level-1 block that is
+     * its own source). Borrowed until blockw_finish. */
+    int level;
+    const struct ulid *sources, *parents;
+    size_t nsources, nparents;
 };
 
 /* A pre-encoded chunk handed to blockw_add_chunks (borrowed for the call). */
@@ -73,6 +78,7 @@ struct symset {
     size_t n, cap;
 };
 int symset_add_labels(struct symset *s, const struct ignis_label *ls, size_t n);
+int symset_add(struct symset *s, const char *p, size_t len);
 /* Sorts and removes duplicates. */
 void symset_finish(struct symset *s);
 void symset_free(struct symset *s);

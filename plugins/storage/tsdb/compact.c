@@ -354,6 +354,11 @@ static int compact_locked(struct db *db, int64_t retention_ms, uint64_t max_byte
         st->head_chunks_dropped += ts.chunks_dropped;
         st->head_series_removed += ts.series_removed;
     }
+    /* Blocks into larger ranges. */
+    int64_t ranges[16];
+    size_t nr = db_block_ranges(range, db->max_block, ranges, 16);
+    if (db_compact_blocks(db, ranges, nr, &st->blocks_merged, err, errlen) < 0)
+        return -1;
     /* Head chunk files older than the head go only while no querier may hold pointers into
      * them; queriers opening meanwhile wait on mu. */
     pthread_mutex_lock(&db->mu);

@@ -28,12 +28,14 @@ struct db {
     size_t nblocks;
     size_t nqueriers;       /* open queriers (guarded by mu): head chunk files stay */
     pthread_mutex_t admin_mu; /* serialises deletion, cleaning, snapshots and compaction */
+    int64_t max_block;        /* largest block compaction makes (0: 31 days) */
     void (*log)(void *arg, int level, const char *msg);
     void *log_arg;
 };
 
 struct db_compact_stats {
     uint64_t blocks_written, blocks_deleted, head_chunks_dropped, head_series_removed;
+    uint64_t blocks_merged;
 };
 
 /* Writes the head's samples in [a, b) as a block and lists it. *written is false when the
@@ -63,6 +65,13 @@ int db_snapshot(struct db *db, const char *dir, bool skip_head, char *name, size
  * none; max_bytes 0: none) to the blocks. */
 int db_compact(struct db *db, int64_t retention_ms, uint64_t max_bytes,
                struct db_compact_stats *st, char *err, size_t errlen);
+/* Merges blocks as Prometheus' leveled compactor plans it (ranges[0] is the minimum block
+ * duration, each next one larger); counts merges in *merged. */
+int db_compact_blocks(struct db *db, const int64_t *ranges, size_t nranges, uint64_t *merged,
+                      char *err, size_t errlen);
+/* Prometheus' block ranges: min, 3x, 9x, ... up to max (0: 31 days). Returns the count. */
+size_t db_block_ranges(int64_t min, int64_t max, int64_t *out, size_t cap);
+
 /* The newest max_time of the listed blocks, INT64_MIN when none. */
 int64_t db_blocks_maxt(struct db *db);
 /* Bytes the directory's blocks, WAL and head chunks take. */

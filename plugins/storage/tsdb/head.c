@@ -546,6 +546,7 @@ static int series_append(struct head *h, struct series *s, int64_t t, double v)
         int64_t start = range_start(t, h->chunk_range);
         s->open_end = start > INT64_MAX - h->chunk_range ? INT64_MAX : start + h->chunk_range;
         h->st.chunks_created++;
+        h->st.chunks++; /* a cut moves a chunk to disk but keeps it counted */
     }
     if (xor_enc_append(s->open, t, v) < 0)
         return IGNIS_E_NOMEM;
@@ -883,6 +884,7 @@ static void attach_chunks(struct replay *r, struct series *s)
             s->mm_cap = ncap;
         }
         s->mm[s->nmm++] = (struct mchunk){r->fc[i].mint, r->fc[i].maxt, r->fc[i].cref};
+        r->h->st.chunks++;
         s->max_t = r->fc[i].maxt;
         if (r->fc[i].mint < r->h->st.mint)
             r->h->st.mint = r->fc[i].mint;
@@ -969,8 +971,21 @@ static int replay_record(struct replay *r, const uint8_t *rec, size_t len)
         }
         tombstones_normalize(&h->stones);
         return 0;
+    case REC_EXEMPLARS:
+        if (!h->o.on_exemplar)
+            return 0;
+        if (rec_decode_exemplars(rec, len, &r->d) < 0)
+            return -1;
+        for (size_t i = 0; i < r->d.nexemplars; i++) {
+            const struct rec_exemplar *x = &r->d.exemplars[i];
+            struct series *s = replay_ref(r, x->ref);
+            if (s && x->t >= h->min_valid)
+                h->o.on_exemplar(h->o.exemplar_arg, s->id, x->t, x->v,
+                                 r->d.labels + x->first, x->n);
+        }
+        return 0;
     default:
-        /* Exemplars, markers, metadata, histograms: not kept by the head yet. */
+        /* Markers, metadata, histograms: not kept by the head yet. */
         return 0;
     }
 }
@@ -1168,12 +1183,19 @@ void head_stats(struct head *h, struct head_stats *st)
     pthread_rwlock_rdlock(&h->lock);
     *st = h->st;
     st->series = h->nseries;
-    uint64_t chunks = 0;
-    for (size_t i = 0; i < h->by_id_cap; i++)
-        if (h->by_id[i])
-            chunks += h->by_id[i]->nmm + (h->by_id[i]->open != NULL);
-    st->chunks = chunks;
     pthread_rwlock_unlock(&h->lock);
+}
+
+int head_log_record(struct head *h, const uint8_t *rec, size_t len, char *err, size_t errlen)
+{
+    if (!h->wal)
+        return 0;
+    pthread_mutex_lock(&h->wal_mu);
+    int rc = wal_log(h->wal, rec, len, err, errlen);
+    if (rc == 0)
+        rc = wal_flush(h->wal, err, errlen);
+    pthread_mutex_unlock(&h->wal_mu);
+    return rc;
 }
 
 /* ---- deletion --------------------------------------------------------------------------- */
@@ -1354,6 +1376,7 @@ int head_truncate(struct head *h, int64_t mint, bool delete_files,
                 h->stones.v[k++] = h->stones.v[i];
         h->stones.n = k;
     }
+    h->st.chunks -= st->chunks_dropped < h->st.chunks ? st->chunks_dropped : h->st.chunks;
     h->st.mint = newmin;
     if (newmin == INT64_MAX)
         h->st.maxt = INT64_MIN;

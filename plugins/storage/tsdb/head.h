@@ -36,6 +36,11 @@ struct head_opts {
     /* Progress and warnings (replay, torn WAL tail); may be NULL. level: 0 info, 1 warn. */
     void (*log)(void *arg, int level, const char *msg);
     void *log_arg;
+    /* Exemplars found in the WAL while replaying (may be NULL): labels borrowed for the
+     * call. */
+    void (*on_exemplar)(void *arg, uint64_t ref, int64_t t, double v,
+                        const struct ignis_label *ls, size_t n);
+    void *exemplar_arg;
 };
 
 struct head_stats {
@@ -73,6 +78,9 @@ int head_app_add_ref(struct head_app *a, uint64_t ref, int64_t t, double v);
  * order at commit are dropped and counted. */
 int head_app_commit(struct head_app *a, char *err, size_t errlen);
 void head_app_rollback(struct head_app *a);
+
+/* Writes one more record (exemplars) to the WAL and flushes it. */
+int head_log_record(struct head *h, const uint8_t *rec, size_t len, char *err, size_t errlen);
 
 /* ---- deletion ---- */
 

@@ -11,12 +11,16 @@
  *
  * Deletion, cleaning tombstones and snapshots are admin.c's.
  *
- * Not offered yet (documented return codes): native histograms and exemplars
- * (IGNIS_E_NOTSUP); blocks are not merged into larger ones yet. append_start_ts checks the
+ * Exemplars live in a bounded ring (exemplars.c) and in the WAL, when max_exemplars > 0.
+ *
+ * Not offered yet (documented return codes): native histograms (IGNIS_E_NOTSUP); blocks
+ * are not merged into larger ones yet. append_start_ts checks the
  * ref and keeps nothing. */
 #define _GNU_SOURCE
 #include "chunkenc.h"
 #include "db.h"
+#include "exemplars.h"
+#include "record.h"
 #include "enc.h"
 #include "head.h"
 #include "index.h"
@@ -47,13 +51,17 @@ static const struct ignis_option options[] = {
      "the most bytes blocks, WAL and head chunks may take; oldest blocks go first (0: no "
      "limit)",
      NULL, 0},
+    {"max_block_duration", IGNIS_OPT_DURATION, "0s",
+     "the largest block compaction makes (0s: a tenth of retention_time, at most 31d)", NULL,
+     0},
     {"compaction_interval", IGNIS_OPT_DURATION, "1m",
      "how often the head is checked for a range to persist and retention applied", NULL, 0},
     {"min_block_duration", IGNIS_OPT_DURATION, "2h",
      "the head's chunk range: no chunk spans a multiple of it", NULL, 0},
     {"wal_segment_size", IGNIS_OPT_SIZE, "128MB", "size of a WAL segment file", NULL, 0},
     {"max_exemplars", IGNIS_OPT_INT, "0",
-     "exemplars kept in memory (0: off; exemplar storage is not offered yet)", NULL, 0},
+     "exemplars kept in memory, newest first, across all series (0: exemplar storage off)",
+     NULL, 0},
     {NULL, IGNIS_OPT_END, NULL, NULL, NULL, 0},
 };
 
@@ -79,14 +87,26 @@ struct tsdb {
     uint64_t compactions, compactions_failed, truncations, time_retentions,
         size_retentions;
     struct ignis_registry *reg; /* where the collector is registered */
+    struct exstore ex;
     pthread_mutex_t meta_mu;
     struct meta_entry *meta;
     size_t nmeta, meta_cap;
 };
 
+/* An exemplar waiting for commit: labels and strings in one allocation. */
+struct pending_ex {
+    uint64_t ref;
+    int64_t t;
+    double v;
+    struct ignis_label *ls;
+    size_t n;
+};
+
 struct ignis_appender {
     struct tsdb *db;
     struct head_app *a;
+    struct pending_ex *ex;
+    size_t nex, cap_ex;
 };
 
 /* The ABI's querier and series set are the db's (querier.c). */
@@ -238,6 +258,9 @@ static int collect_metrics(void *arg, struct ignis_sink *s)
 
 /* ---- instance ---------------------------------------------------------------------------- */
 
+static void replayed_exemplar(void *arg, uint64_t ref, int64_t t, double v,
+                              const struct ignis_label *ls, size_t n);
+
 static int create(const struct ignis_host *host, const struct ignis_config *cfg, void **instance,
                   char *err, size_t errlen)
 {
@@ -270,12 +293,26 @@ static int create(const struct ignis_host *host, const struct ignis_config *cfg,
     db->retention_ms = cfg ? ignis_config_duration_ms(cfg, "retention_time") : 0;
     db->retention_bytes = cfg ? ignis_config_size(cfg, "retention_size") : 0;
     int64_t interval = cfg ? ignis_config_duration_ms(cfg, "compaction_interval") : 60000;
+    int64_t max_ex = cfg ? ignis_config_int(cfg, "max_exemplars") : 0;
+    if (max_ex < 0 || max_ex > (1 << 26)) {
+        snprintf(err, errlen, "%s: max_exemplars must be between 0 and %d",
+                 ignis_config_where(cfg, "max_exemplars"), 1 << 26);
+        free(db->path);
+        free(db);
+        return IGNIS_E_INVALID;
+    }
+    exstore_init(&db->ex, (size_t)max_ex);
     pthread_mutex_init(&db->meta_mu, NULL);
     pthread_mutex_init(&db->bg_mu, NULL);
     pthread_cond_init(&db->bg_cv, NULL);
     pthread_mutex_init(&db->db.mu, NULL);
     pthread_mutex_init(&db->db.admin_mu, NULL);
     db->db.dir = db->path;
+    db->db.max_block = cfg ? ignis_config_duration_ms(cfg, "max_block_duration") : 0;
+    if (!db->db.max_block && db->retention_ms > 0)
+        db->db.max_block = db->retention_ms / 10; /* Prometheus' default */
+    if (db->db.max_block && db->db.max_block < (range ? range : HEAD_CHUNK_RANGE_DEFAULT))
+        db->db.max_block = range ? range : HEAD_CHUNK_RANGE_DEFAULT;
     db->db.log = host ? head_logger : NULL;
     db->db.log_arg = db;
     int rc = IGNIS_E_IO;
@@ -302,7 +339,8 @@ static int create(const struct ignis_host *host, const struct ignis_config *cfg,
     int64_t bmax = db_blocks_maxt(&db->db);
     struct head_opts o = {.dir = db->path, .wal_segment_size = segsize, .chunk_range = range,
                           .min_valid_set = bmax != INT64_MIN, .min_valid_time = bmax,
-                          .log = host ? head_logger : NULL, .log_arg = db};
+                          .log = host ? head_logger : NULL, .log_arg = db,
+                          .on_exemplar = replayed_exemplar, .exemplar_arg = db};
     if (head_open(&db->head, &o, err, errlen) < 0) {
         if (host && host->set_ready)
             host->set_ready(host, true);
@@ -327,6 +365,7 @@ fail:
     pthread_cond_destroy(&db->bg_cv);
     pthread_mutex_destroy(&db->bg_mu);
     pthread_mutex_destroy(&db->meta_mu);
+    exstore_free(&db->ex);
     free(db->path);
     free(db);
     return rc;
@@ -340,6 +379,16 @@ static int reconfigure(void *instance, const struct ignis_config *cfg, char *err
         snprintf(err, errlen, "%s: path cannot change on reload",
                  ignis_config_where(cfg, "path"));
         return IGNIS_E_INVALID;
+    }
+    int64_t max_ex = ignis_config_int(cfg, "max_exemplars");
+    if (max_ex < 0 || max_ex > (1 << 26)) {
+        snprintf(err, errlen, "%s: max_exemplars must be between 0 and %d",
+                 ignis_config_where(cfg, "max_exemplars"), 1 << 26);
+        return IGNIS_E_INVALID;
+    }
+    if (exstore_resize(&db->ex, (size_t)max_ex) != 0) {
+        snprintf(err, errlen, "out of memory resizing the exemplar store");
+        return IGNIS_E_NOMEM;
     }
     pthread_mutex_lock(&db->bg_mu);
     db->retention_ms = ignis_config_duration_ms(cfg, "retention_time");
@@ -365,6 +414,7 @@ static void destroy(void *instance)
     pthread_mutex_destroy(&db->db.mu);
     pthread_mutex_destroy(&db->db.admin_mu);
     head_close(db->head);
+    exstore_free(&db->ex);
     if (db->lock_fd >= 0)
         close(db->lock_fd);
     pthread_cond_destroy(&db->bg_cv);
@@ -437,7 +487,99 @@ static int append_start_ts(struct ignis_appender *a, uint64_t ref, int64_t t, in
 
 static int append_exemplar(struct ignis_appender *a, uint64_t ref, const struct ignis_exemplar *e)
 {
-    return IGNIS_E_NOTSUP;
+    struct tsdb *db = a->db;
+    if (!exstore_on(&db->ex))
+        return IGNIS_E_NOTSUP;
+    if (!e || e->t == IGNIS_NO_TIMESTAMP || (e->nlabels && !e->labels))
+        return IGNIS_E_INVALID;
+    struct head_series_view v = {0};
+    int rc = head_series(db->head, ref, INT64_MAX, INT64_MIN, &v);
+    head_series_view_free(&v);
+    if (rc)
+        return IGNIS_E_REF_GONE;
+    rc = exstore_check(&db->ex, ref, e->t, e->value, e->labels, e->nlabels);
+    if (rc == 1)
+        return 0; /* the newest one again: kept once */
+    if (rc)
+        return rc;
+    if (a->nex == a->cap_ex) {
+        if (a->cap_ex >= HEAD_APPENDER_MAX)
+            return IGNIS_E_LIMIT;
+        size_t ncap = a->cap_ex ? a->cap_ex * 2 : 16;
+        struct pending_ex *np = realloc(a->ex, ncap * sizeof *np);
+        if (!np)
+            return IGNIS_E_NOMEM;
+        a->ex = np;
+        a->cap_ex = ncap;
+    }
+    size_t bytes = 0;
+    for (size_t i = 0; i < e->nlabels; i++)
+        bytes += e->labels[i].name_len + e->labels[i].value_len;
+    struct ignis_label *ls = malloc(e->nlabels * sizeof *ls + bytes + 1);
+    if (!ls)
+        return IGNIS_E_NOMEM;
+    char *p = (char *)(ls + e->nlabels);
+    for (size_t i = 0; i < e->nlabels; i++) {
+        ls[i] = (struct ignis_label){p, e->labels[i].name_len, NULL, e->labels[i].value_len};
+        memcpy(p, e->labels[i].name, e->labels[i].name_len);
+        p += e->labels[i].name_len;
+        ls[i].value = p;
+        if (e->labels[i].value_len)
+            memcpy(p, e->labels[i].value, e->labels[i].value_len);
+        p += e->labels[i].value_len;
+    }
+    a->ex[a->nex++] = (struct pending_ex){ref, e->t, e->value, ls, e->nlabels};
+    return 0;
+}
+
+static void free_pending(struct ignis_appender *a)
+{
+    for (size_t i = 0; i < a->nex; i++)
+        free(a->ex[i].ls);
+    free(a->ex);
+}
+
+/* Logs the appender's exemplars to the WAL and stores them. */
+static int commit_exemplars(struct ignis_appender *a, char *err, size_t errlen)
+{
+    if (!a->nex)
+        return 0;
+    size_t total = 0;
+    for (size_t i = 0; i < a->nex; i++)
+        total += a->ex[i].n;
+    struct ignis_label *all = malloc((total ? total : 1) * sizeof *all);
+    struct rec_exemplar *re = malloc(a->nex * sizeof *re);
+    int rc = 0;
+    if (!all || !re) {
+        rc = IGNIS_E_NOMEM;
+    } else {
+        size_t k = 0;
+        for (size_t i = 0; i < a->nex; i++) {
+            re[i] = (struct rec_exemplar){a->ex[i].ref, a->ex[i].t, a->ex[i].v, k, a->ex[i].n};
+            if (a->ex[i].n)
+                memcpy(all + k, a->ex[i].ls, a->ex[i].n * sizeof *all);
+            k += a->ex[i].n;
+        }
+        struct ebuf b;
+        ebuf_init(&b, 0);
+        rec_encode_exemplars(&b, re, a->nex, all);
+        if (b.err || head_log_record(a->db->head, b.p, b.len, err, errlen) < 0)
+            rc = IGNIS_E_IO;
+        ebuf_free(&b);
+    }
+    free(all);
+    free(re);
+    for (size_t i = 0; rc == 0 && i < a->nex; i++)
+        exstore_add(&a->db->ex, a->ex[i].ref, a->ex[i].t, a->ex[i].v, a->ex[i].ls,
+                    a->ex[i].n);
+    return rc;
+}
+
+static void replayed_exemplar(void *arg, uint64_t ref, int64_t t, double v,
+                              const struct ignis_label *ls, size_t n)
+{
+    struct tsdb *db = arg;
+    exstore_add(&db->ex, ref, t, v, ls, n);
 }
 
 static char *dup_or_null(const char *s)
@@ -504,8 +646,11 @@ static int commit(struct ignis_appender *a)
 {
     char err[256];
     int rc = head_app_commit(a->a, err, sizeof err);
+    if (rc == 0)
+        rc = commit_exemplars(a, err, sizeof err);
     if (rc)
         a->db->host->log(a->db->host, IGNIS_LOG_ERROR, "commit failed: %s", err);
+    free_pending(a);
     free(a);
     return rc;
 }
@@ -513,6 +658,7 @@ static int commit(struct ignis_appender *a)
 static void rollback(struct ignis_appender *a)
 {
     head_app_rollback(a->a);
+    free_pending(a);
     free(a);
 }
 
@@ -667,13 +813,44 @@ static int clean_tombstones(void *instance)
     return rc;
 }
 
+struct ex_walk {
+    const struct ignis_label *ls;
+    size_t nls;
+    void (*fn)(void *arg, const struct ignis_label *ls, size_t nls,
+               const struct ignis_exemplar *e);
+    void *arg;
+};
+
+static void ex_each(void *arg, int64_t t, double v, const struct ignis_label *ls, size_t n)
+{
+    struct ex_walk *w = arg;
+    struct ignis_exemplar e = {ls, n, v, t};
+    w->fn(w->arg, w->ls, w->nls, &e);
+}
+
 static int exemplars(void *instance, const struct ignis_matcher *ms, size_t n, int64_t mint,
                      int64_t maxt,
                      void (*fn)(void *arg, const struct ignis_label *ls, size_t nls,
                                 const struct ignis_exemplar *e),
                      void *arg)
 {
-    return IGNIS_E_NOTSUP;
+    struct tsdb *db = instance;
+    if (!exstore_on(&db->ex))
+        return IGNIS_E_NOTSUP;
+    struct plist refs;
+    int rc = head_select(db->head, ms, n, INT64_MIN, INT64_MAX, &refs);
+    if (rc)
+        return rc;
+    struct head_series_view v = {0};
+    for (size_t i = 0; i < refs.n; i++) {
+        if (head_series(db->head, refs.v[i], INT64_MAX, INT64_MIN, &v) != 0)
+            continue;
+        struct ex_walk w = {v.ls, v.nls, fn, arg};
+        exstore_each(&db->ex, refs.v[i], mint, maxt, ex_each, &w);
+    }
+    head_series_view_free(&v);
+    plist_free(&refs);
+    return 0;
 }
 
 static const struct ignis_storage_ops ops = {

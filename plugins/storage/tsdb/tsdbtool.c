@@ -717,7 +717,8 @@ static int cmp_line_time(const void *a, const void *b)
 static int cmd_write_wal(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: write-wal WALDIR DUMPFILE [SEGMENT_BYTES [none|snappy|zstd]]\n");
+        fprintf(stderr, "usage: write-wal WALDIR DUMPFILE [SEGMENT_BYTES [none|snappy|zstd "
+                        "[exemplars]]]\n");
         return 2;
     }
     uint64_t segsize = argc > 3 ? strtoull(argv[3], NULL, 10) : 0;
@@ -801,6 +802,7 @@ static int cmd_write_wal(int argc, char **argv)
         order = tmp;
         tmp = t;
     }
+    bool with_ex = argc > 5 && !strcmp(argv[5], "exemplars");
     struct rec_sample batch[1000];
     size_t nb = 0;
     for (size_t i = 0; rc == 0 && i <= in.n; i++) {
@@ -811,6 +813,18 @@ static int cmd_write_wal(int argc, char **argv)
             rec_encode_samples(&b, batch, nb);
             if (wal_log(w, b.p, b.len, err, sizeof err) < 0)
                 rc = 1;
+            if (with_ex && rc == 0) {
+                /* An exemplar record after each batch: one per 10 samples. */
+                struct rec_exemplar ex[100];
+                struct ignis_label tl = {"trace_id", 8, "abc123", 6};
+                size_t ne = 0;
+                for (size_t k = 0; k < nb; k += 10)
+                    ex[ne++] = (struct rec_exemplar){batch[k].ref, batch[k].t, 1.5, 0, 1};
+                ebuf_reset(&b);
+                rec_encode_exemplars(&b, ex, ne, &tl);
+                if (wal_log(w, b.p, b.len, err, sizeof err) < 0)
+                    rc = 1;
+            }
             nb = 0;
         }
     }

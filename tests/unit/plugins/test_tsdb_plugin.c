@@ -400,7 +400,7 @@ static void test_blocks_and_head_merged(void **state)
 
 /* An instance over dir with a 10 s chunk range, compaction only when timers fire, and
  * retention as given (NULL: default). */
-static void open_small(struct fx *f, const char *retention)
+static void open_small(struct fx *f, const char *retention, const char *max_block)
 {
     char err[256] = "";
     f->th = testhost_new("tsdb-compact");
@@ -412,6 +412,10 @@ static void open_small(struct fx *f, const char *retention)
                      0);
     if (retention)
         assert_int_equal(ignis_config_set(cfg, "retention_time", retention, "t:4", err,
+                                          sizeof err),
+                         0);
+    if (max_block)
+        assert_int_equal(ignis_config_set(cfg, "max_block_duration", max_block, "t:5", err,
                                           sizeof err),
                          0);
     if (ops->create(testhost_host(f->th), cfg, &f->inst, err, sizeof err) != 0)
@@ -475,16 +479,38 @@ static void test_compaction_persists_head_and_keeps_every_sample(void **state)
     struct fx f;
     f.dir = strdup("/tmp/test_tsdb_plugin.XXXXXX");
     assert_non_null(mkdtemp(f.dir));
-    open_small(&f, "0s");
+    open_small(&f, "0s", "90s");
     load_minute(&f);
     int64_t first;
     assert_int_equal(count_samples(&f, INT64_MIN, INT64_MAX, &first), 4 * 120);
-    /* Compaction: the head spans 60 s > 15 s, so [0,10), [10,20), ... go to blocks until
-     * what is left spans at most 15 s. */
+    /* Compaction: the head spans 60 s > 15 s, so [0,10), [10,20), ... [40,50) go to blocks
+     * until what is left spans at most 15 s; then the blocks of [0,30) fill a 30 s range
+     * and merge; [30,40) waits (the newest, [40,50), is never planned). */
     assert_true(testhost_fire_timers(f.th) >= 1);
     struct ignis_storage_stats st;
     assert_int_equal(ops->stats(f.inst, &st), 0);
-    assert_int_equal(st.num_blocks, 5);
+    assert_int_equal(st.num_blocks, 3);
+    DIR *d = opendir(f.dir);
+    struct dirent *de;
+    int levels = 0;
+    while ((de = readdir(d)))
+        if (ulid_valid(de->d_name)) {
+            char bd[4300];
+            snprintf(bd, sizeof bd, "%s/%s", f.dir, de->d_name);
+            struct block_meta m;
+            char merr[256];
+            assert_int_equal(meta_read(bd, &m, merr, sizeof merr), 0);
+            if (m.level == 2) {
+                assert_int_equal(m.min_time, 0);
+                assert_int_equal(m.max_time, 30000);
+                assert_int_equal(m.nsources, 3);
+                assert_int_equal(m.nparents, 3);
+            }
+            levels += m.level;
+            meta_free(&m);
+        }
+    closedir(d);
+    assert_int_equal(levels, 2 + 1 + 1); /* and the sources are gone */
     assert_true(st.min_time >= 50000);
     assert_int_equal(count_samples(&f, INT64_MIN, INT64_MAX, &first), 4 * 120);
     assert_int_equal(first, 0);
@@ -498,7 +524,7 @@ static void test_compaction_persists_head_and_keeps_every_sample(void **state)
     snprintf(ck, sizeof ck, "%s/wal", f.dir);
     fx_destroy(&f);
     /* Reopened: blocks plus replayed head, every sample once. */
-    open_small(&f, "0s");
+    open_small(&f, "0s", "90s");
     assert_int_equal(count_samples(&f, INT64_MIN, INT64_MAX, &first), 4 * 120);
     /* A second instance on the same directory is refused while this one runs. */
     struct testhost *th2 = testhost_new("second");
@@ -519,7 +545,7 @@ static void test_time_retention_deletes_old_blocks(void **state)
     struct fx f;
     f.dir = strdup("/tmp/test_tsdb_plugin.XXXXXX");
     assert_non_null(mkdtemp(f.dir));
-    open_small(&f, "20s");
+    open_small(&f, "20s", "10s"); /* no merging: blocks of 10 s */
     load_minute(&f);
     /* Querier opened before: it pins the blocks it reads. */
     testhost_fire_timers(f.th);
@@ -625,6 +651,116 @@ static void test_delete_clean_and_snapshot(void **state)
     fx_destroy(&g);
     free(g.dir);
     ignis_selector_free(&sel);
+    fx_close(&f);
+}
+
+static void open_ex(struct fx *f, const char *max)
+{
+    char err[256] = "";
+    f->th = testhost_new("tsdb-ex");
+    struct ignis_config *cfg = ignis_config_new(plug->options, "test.conf");
+    assert_int_equal(ignis_config_set(cfg, "path", f->dir, "t:1", err, sizeof err), 0);
+    if (max)
+        assert_int_equal(ignis_config_set(cfg, "max_exemplars", max, "t:2", err, sizeof err),
+                         0);
+    if (ops->create(testhost_host(f->th), cfg, &f->inst, err, sizeof err) != 0)
+        fail_msg("create: %s", err);
+    ignis_config_free(cfg);
+}
+
+struct exs {
+    char got[8][64];
+    size_t n;
+};
+static void collect_ex(void *arg, const struct ignis_label *ls, size_t nls,
+                       const struct ignis_exemplar *e)
+{
+    struct exs *x = arg;
+    assert_true(x->n < 8);
+    const struct ignis_label *job = ignis_labels_get(ls, nls, "job", 3);
+    assert_non_null(job);
+    snprintf(x->got[x->n++], 64, "%.*s@%lld=%g/%.*s", (int)job->value_len, job->value,
+             (long long)e->t, e->value, e->nlabels ? (int)e->labels[0].value_len : 0,
+             e->nlabels ? e->labels[0].value : "");
+}
+
+static void test_exemplars(void **state)
+{
+    (void)state;
+    struct fx f;
+    f.dir = strdup("/tmp/test_tsdb_plugin.XXXXXX");
+    assert_non_null(mkdtemp(f.dir));
+    open_ex(&f, NULL); /* off by default */
+    struct ignis_appender *a = ops->appender(f.inst);
+    struct ignis_label la[2] = {ignis_label_make("__name__", "req"), ignis_label_make("job", "a")};
+    struct ignis_label lb[2] = {ignis_label_make("__name__", "req"), ignis_label_make("job", "b")};
+    uint64_t ra, rb;
+    assert_int_equal(ops->append(a, la, 2, 1000, 1, &ra), 0);
+    assert_int_equal(ops->append(a, lb, 2, 1000, 1, &rb), 0);
+    struct ignis_label tid[1] = {ignis_label_make("trace_id", "t1")};
+    struct ignis_exemplar e = {tid, 1, 0.5, 1000};
+    assert_int_equal(ops->append_exemplar(a, ra, &e), IGNIS_E_NOTSUP);
+    assert_int_equal(ops->commit(a), 0);
+    struct exs got = {0};
+    assert_int_equal(ops->exemplars(f.inst, NULL, 0, INT64_MIN, INT64_MAX, collect_ex, &got),
+                     IGNIS_E_NOTSUP);
+    fx_destroy(&f);
+
+    open_ex(&f, "3");
+    a = ops->appender(f.inst);
+    struct ignis_label t2[1] = {ignis_label_make("trace_id", "t2")};
+    struct ignis_label t3[1] = {ignis_label_make("trace_id", "t3")};
+    struct ignis_exemplar e1 = {tid, 1, 0.5, 1000}, e2 = {t2, 1, 0.7, 2000},
+                          e3 = {t3, 1, 0.9, 1500};
+    assert_int_equal(ops->append_exemplar(a, ra, &e1), 0);
+    assert_int_equal(ops->append_exemplar(a, rb, &e3), 0);
+    assert_int_equal(ops->append_exemplar(a, 999999, &e1), IGNIS_E_REF_GONE);
+    char big[200];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    struct ignis_label bl[1] = {ignis_label_make("trace_id", big)};
+    struct ignis_exemplar eb = {bl, 1, 1, 3000};
+    assert_int_equal(ops->append_exemplar(a, ra, &eb), IGNIS_E_INVALID); /* > 128 runes */
+    assert_int_equal(ops->commit(a), 0);
+    a = ops->appender(f.inst);
+    assert_int_equal(ops->append_exemplar(a, ra, &e1), 0);  /* the same again: kept once */
+    struct ignis_exemplar old = {t2, 1, 0.1, 500};
+    assert_int_equal(ops->append_exemplar(a, ra, &old), IGNIS_E_OUT_OF_ORDER);
+    assert_int_equal(ops->append_exemplar(a, ra, &e2), 0);
+    assert_int_equal(ops->commit(a), 0);
+    memset(&got, 0, sizeof got);
+    assert_int_equal(ops->exemplars(f.inst, NULL, 0, INT64_MIN, INT64_MAX, collect_ex, &got), 0);
+    assert_int_equal(got.n, 3);
+    assert_string_equal(got.got[0], "a@1000=0.5/t1");
+    assert_string_equal(got.got[1], "a@2000=0.7/t2");
+    assert_string_equal(got.got[2], "b@1500=0.9/t3");
+    /* A time range and a matcher. */
+    struct ignis_selector sel;
+    char err[256];
+    assert_int_equal(ignis_selector_parse("req{job=\"a\"}", 12, &sel, err, sizeof err), 0);
+    memset(&got, 0, sizeof got);
+    assert_int_equal(ops->exemplars(f.inst, sel.matchers, sel.n, 1500, 3000, collect_ex, &got), 0);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.got[0], "a@2000=0.7/t2");
+    ignis_selector_free(&sel);
+    /* A fourth pushes the oldest out of the ring of 3. */
+    a = ops->appender(f.inst);
+    struct ignis_exemplar e4 = {t3, 1, 1.5, 2500};
+    assert_int_equal(ops->append_exemplar(a, rb, &e4), 0);
+    assert_int_equal(ops->commit(a), 0);
+    memset(&got, 0, sizeof got);
+    assert_int_equal(ops->exemplars(f.inst, NULL, 0, INT64_MIN, INT64_MAX, collect_ex, &got), 0);
+    assert_int_equal(got.n, 3);
+    assert_string_equal(got.got[0], "a@2000=0.7/t2");
+    fx_destroy(&f);
+    /* The WAL brings them back (bounded by the ring again). */
+    open_ex(&f, "3");
+    memset(&got, 0, sizeof got);
+    assert_int_equal(ops->exemplars(f.inst, NULL, 0, INT64_MIN, INT64_MAX, collect_ex, &got), 0);
+    assert_int_equal(got.n, 3);
+    assert_string_equal(got.got[0], "a@2000=0.7/t2");
+    assert_string_equal(got.got[1], "b@1500=0.9/t3");
+    assert_string_equal(got.got[2], "b@2500=1.5/t3");
     fx_close(&f);
 }
 
@@ -739,6 +875,7 @@ int main(void)
         cmocka_unit_test(test_compaction_persists_head_and_keeps_every_sample),
         cmocka_unit_test(test_time_retention_deletes_old_blocks),
         cmocka_unit_test(test_self_metrics),
+        cmocka_unit_test(test_exemplars),
         cmocka_unit_test(test_delete_clean_and_snapshot),
         cmocka_unit_test(test_bad_options_refused),
     };
