@@ -169,15 +169,41 @@ static struct scratch *scratch_get(size_t need)
 
 /* ---- metadata ------------------------------------------------------------------- */
 
+/* Rebuilds the family index at twice the size. Returns 0 or -1. */
+static int meta_index_grow(struct target *t)
+{
+    size_t cap = t->meta_idx_cap ? t->meta_idx_cap * 2 : 256;
+    uint32_t *idx = calloc(cap, sizeof *idx);
+    if (!idx)
+        return -1;
+    for (size_t i = 0; i < t->nmeta; i++) {
+        size_t j = XXH3_64bits(t->meta[i].family, t->meta[i].family_len) & (cap - 1);
+        while (idx[j])
+            j = (j + 1) & (cap - 1);
+        idx[j] = (uint32_t)i + 1;
+    }
+    free(t->meta_idx);
+    t->meta_idx = idx;
+    t->meta_idx_cap = cap;
+    return 0;
+}
+
+/* Records a TYPE, HELP or UNIT line for its family: a hash lookup, so a target with many
+ * families costs the same per line as one with few. */
 static void meta_update(struct target *t, const char *fam, size_t flen,
                         enum ignis_metric_type type, const char *help, size_t hlen,
                         const char *unit, size_t ulen, int which)
 {
     pthread_mutex_lock(&t->meta_mu);
     struct meta_entry *e = NULL;
-    for (size_t i = t->nmeta; i-- > 0;) {
-        if (strlen(t->meta[i].family) == flen && memcmp(t->meta[i].family, fam, flen) == 0) {
-            e = &t->meta[i];
+    if ((t->nmeta + 1) * 2 > t->meta_idx_cap && meta_index_grow(t) != 0)
+        goto out;
+    size_t mask = t->meta_idx_cap - 1;
+    size_t j = XXH3_64bits(fam, flen) & mask;
+    for (; t->meta_idx[j]; j = (j + 1) & mask) {
+        struct meta_entry *c = &t->meta[t->meta_idx[j] - 1];
+        if (c->family_len == flen && memcmp(c->family, fam, flen) == 0) {
+            e = c;
             break;
         }
     }
@@ -195,6 +221,8 @@ static void meta_update(struct target *t, const char *fam, size_t flen,
         e->family = strndup(fam, flen);
         if (!e->family)
             goto out;
+        e->family_len = flen;
+        t->meta_idx[j] = (uint32_t)t->nmeta + 1;
         t->nmeta++;
     }
     if (which == IGNIS_TP_TYPE) {
@@ -224,6 +252,9 @@ void ig_scrape_meta_free(struct target *t)
     free(t->meta);
     t->meta = NULL;
     t->nmeta = t->meta_cap = 0;
+    free(t->meta_idx);
+    t->meta_idx = NULL;
+    t->meta_idx_cap = 0;
 }
 
 /* ---- building a new series' labels --------------------------------------------- */

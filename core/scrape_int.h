@@ -38,6 +38,7 @@ struct scrape_cache {
 
 struct meta_entry {
     char *family;
+    size_t family_len;
     enum ignis_metric_type type;
     char *help;
     char *unit;
@@ -102,6 +103,8 @@ struct target {
     pthread_mutex_t meta_mu;
     struct meta_entry *meta;
     size_t nmeta, meta_cap;
+    uint32_t *meta_idx;         /* open addressing over meta by family hash: index + 1 */
+    size_t meta_idx_cap;        /* power of two, > 2 * nmeta */
 };
 
 struct sd_group {
