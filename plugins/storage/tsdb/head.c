@@ -114,7 +114,8 @@ struct series {
     uint32_t pending;     /* samples in open appenders (atomic): truncation keeps it */
     uint64_t hash;        /* of the label strings */
     int64_t max_t;        /* newest committed sample; INT64_MIN: none */
-    uint64_t last_v;      /* its value bits */
+    uint64_t last_v;      /* its value bits, when last_v_known */
+    bool last_v_known;    /* false after replay attached mmapped chunks: read lazily */
     struct xor_enc *open; /* NULL: no open chunk */
     int64_t open_mint;
     int64_t open_end;     /* the open chunk takes samples below this */
@@ -519,6 +520,27 @@ static int64_t range_start(int64_t t, int64_t range)
     return q * range;
 }
 
+/* The bits of the series' newest value (decoding its last mmapped chunk when replay left it
+ * unknown). */
+static uint64_t last_value(const struct head *h, const struct series *s)
+{
+    if (s->last_v_known || !s->nmm || !h->have_hc)
+        return s->last_v;
+    uint8_t enc;
+    const uint8_t *p;
+    size_t len;
+    uint64_t bits = s->last_v;
+    if (hchunks_get((struct hchunks *)&h->hc, s->mm[s->nmm - 1].ref, &enc, &p, &len) == 0) {
+        struct xor_it it;
+        xor_it_init(&it, p, len);
+        int64_t t;
+        double v;
+        while (xor_it_next(&it, &t, &v) == 1)
+            bits = f64_bits(v);
+    }
+    return bits;
+}
+
 enum { APPLY_OK = 0, APPLY_DUP_SAME = 1 };
 
 /* Appends (t, v) to s, or returns the IGNIS_E_* reason it cannot. */
@@ -529,7 +551,7 @@ static int series_append(struct head *h, struct series *s, int64_t t, double v)
         return IGNIS_E_OUT_OF_BOUNDS;
     if (s->max_t != INT64_MIN && t <= s->max_t) {
         if (t == s->max_t)
-            return vb == s->last_v ? APPLY_DUP_SAME : IGNIS_E_DUP_TS;
+            return vb == last_value(h, s) ? APPLY_DUP_SAME : IGNIS_E_DUP_TS;
         return IGNIS_E_OUT_OF_ORDER;
     }
     if (s->open && (s->open->n >= TSDB_CHUNK_SAMPLES || t >= s->open_end))
@@ -552,6 +574,7 @@ static int series_append(struct head *h, struct series *s, int64_t t, double v)
         return IGNIS_E_NOMEM;
     s->max_t = t;
     s->last_v = vb;
+    s->last_v_known = true;
     h->st.samples_appended++;
     if (t < h->st.mint)
         h->st.mint = t;
@@ -622,7 +645,7 @@ static int appendable(const struct head *h, const struct series *s, int64_t t, d
     if (s->max_t == INT64_MIN || t > s->max_t)
         return 0;
     if (t == s->max_t)
-        return f64_bits(v) == s->last_v ? 0 : IGNIS_E_DUP_TS;
+        return f64_bits(v) == last_value(h, s) ? 0 : IGNIS_E_DUP_TS;
     return IGNIS_E_OUT_OF_ORDER;
 }
 
@@ -714,6 +737,58 @@ int head_app_add_ref(struct head_app *a, uint64_t ref, int64_t t, double v)
     if (rc)
         unpend(h, ref);
     return rc;
+}
+
+size_t head_app_add_refs(struct head_app *a, const struct ignis_ref_sample *s, size_t n,
+                         int *errs)
+{
+    struct head *h = a->h;
+    /* Room for all of them first (within the appender's bound). */
+    size_t room = HEAD_APPENDER_MAX > a->n ? HEAD_APPENDER_MAX - a->n : 0;
+    size_t take = n < room ? n : room;
+    if (a->n + take > a->cap) {
+        size_t ncap = a->cap ? a->cap : 256;
+        while (ncap < a->n + take)
+            ncap *= 2;
+        struct rec_sample *ns = realloc(a->s, ncap * sizeof *ns);
+        if (!ns)
+            take = a->cap - a->n;
+        else {
+            a->s = ns;
+            a->cap = ncap;
+        }
+    }
+    size_t ok = 0;
+    uint64_t ooo = 0, dup = 0, oob = 0;
+    pthread_rwlock_rdlock(&h->lock);
+    for (size_t i = 0; i < n; i++) {
+        int rc;
+        if (i >= take) {
+            rc = IGNIS_E_LIMIT;
+        } else {
+            struct series *x = series_by_id(h, s[i].ref);
+            rc = x ? appendable(h, x, s[i].t, s[i].v) : IGNIS_E_REF_GONE;
+            if (rc == 0) {
+                __atomic_add_fetch(&x->pending, 1, __ATOMIC_RELAXED);
+                a->s[a->n++] = (struct rec_sample){s[i].ref, s[i].t, s[i].v};
+                ok++;
+            }
+        }
+        ooo += rc == IGNIS_E_OUT_OF_ORDER;
+        dup += rc == IGNIS_E_DUP_TS;
+        oob += rc == IGNIS_E_OUT_OF_BOUNDS;
+        if (errs)
+            errs[i] = rc;
+    }
+    pthread_rwlock_unlock(&h->lock);
+    if (ooo || dup || oob) {
+        pthread_rwlock_wrlock(&h->lock);
+        h->st.out_of_order += ooo;
+        h->st.duplicates += dup;
+        h->st.out_of_bounds += oob;
+        pthread_rwlock_unlock(&h->lock);
+    }
+    return ok;
 }
 
 static void app_free(struct head_app *a)
@@ -891,20 +966,10 @@ static void attach_chunks(struct replay *r, struct series *s)
         if (r->fc[i].maxt > r->h->st.maxt)
             r->h->st.maxt = r->fc[i].maxt;
     }
-    /* The last value is unknown for mmapped chunks: read it for duplicate checks. */
-    if (s->nmm) {
-        uint8_t enc;
-        const uint8_t *p;
-        size_t len;
-        if (hchunks_get(&r->h->hc, s->mm[s->nmm - 1].ref, &enc, &p, &len) == 0) {
-            struct xor_it it;
-            xor_it_init(&it, p, len);
-            int64_t t;
-            double v;
-            while (xor_it_next(&it, &t, &v) == 1)
-                s->last_v = f64_bits(v);
-        }
-    }
+    /* The last value sits in the last mmapped chunk: decoded only if a sample at exactly
+     * max_t ever needs it (decoding every series' chunk here would dominate replay). */
+    if (s->nmm)
+        s->last_v_known = false;
 }
 
 static struct series *replay_ref(struct replay *r, uint64_t ref)

@@ -74,6 +74,11 @@ int head_app_add(struct head_app *a, const struct ignis_label *ls, size_t n, int
                  double v, uint64_t *ref);
 /* Appends by ref. IGNIS_E_REF_GONE when the head has no such series. */
 int head_app_add_ref(struct head_app *a, uint64_t ref, int64_t t, double v);
+/* The same for n samples under one lock: returns how many were taken; errs (may be NULL)
+ * gets one code per sample. */
+struct ignis_ref_sample;
+size_t head_app_add_refs(struct head_app *a, const struct ignis_ref_sample *s, size_t n,
+                         int *errs);
 /* Writes the WAL records and applies the samples; frees a. Samples that turn out out of
  * order at commit are dropped and counted. */
 int head_app_commit(struct head_app *a, char *err, size_t errlen);

@@ -460,14 +460,7 @@ static int append(struct ignis_appender *a, const struct ignis_label *labels, si
 static size_t append_refs(struct ignis_appender *a, const struct ignis_ref_sample *s, size_t n,
                           int *errs)
 {
-    size_t ok = 0;
-    for (size_t i = 0; i < n; i++) {
-        int rc = head_app_add_ref(a->a, s[i].ref, s[i].t, s[i].v);
-        if (errs)
-            errs[i] = rc;
-        ok += rc == 0;
-    }
-    return ok;
+    return head_app_add_refs(a->a, s, n, errs);
 }
 
 static int append_histogram(struct ignis_appender *a, uint64_t ref,

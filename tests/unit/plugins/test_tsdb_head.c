@@ -366,6 +366,50 @@ static void test_head_torn_wal_tail_keeps_earlier_commits(void **state)
     free(dir);
 }
 
+/* After a restart whose newest sample sits in a mmapped chunk (the WAL's later record
+ * torn off), duplicates at that time are still told apart by value. */
+static void test_head_duplicate_check_after_replay_of_mmapped_chunk(void **state)
+{
+    (void)state;
+    char *dir = mktmp();
+    char err[256];
+    struct head *h = open_head(dir);
+    struct ignis_label ls[1] = {{"__name__", 8, "x", 1}};
+    uint64_t ref;
+    struct head_app *a = head_appender(h);
+    assert_int_equal(head_app_add(a, ls, 1, 0, 0.5, &ref), 0);
+    for (int i = 1; i < 120; i++)
+        assert_int_equal(head_app_add_ref(a, ref, i * 1000, i + 0.5), 0);
+    assert_int_equal(head_app_commit(a, err, sizeof err), 0);
+    a = head_appender(h); /* the 121st cuts the full chunk to chunks_head/ */
+    assert_int_equal(head_app_add_ref(a, ref, 120000, 120.5), 0);
+    assert_int_equal(head_app_commit(a, err, sizeof err), 0);
+    head_close(h);
+    char waldir[4200], seg[4300];
+    snprintf(waldir, sizeof waldir, "%s/wal", dir);
+    int *nums;
+    assert_true(wal_segments(waldir, &nums) >= 1);
+    snprintf(seg, sizeof seg, "%s/%08d", waldir, nums[0]);
+    free(nums);
+    struct stat st;
+    assert_int_equal(stat(seg, &st), 0);
+    assert_int_equal(truncate(seg, st.st_size - 5), 0); /* the last commit is torn */
+    h = open_head(dir);
+    int64_t ts[200];
+    double vs[200];
+    assert_int_equal(read_samples(h, ref, INT64_MIN, INT64_MAX, ts, vs, 200), 120);
+    a = head_appender(h);
+    assert_int_equal(head_app_add_ref(a, ref, 119000, 119.5), 0);           /* identical */
+    assert_int_equal(head_app_add_ref(a, ref, 119000, 7), IGNIS_E_DUP_TS);  /* other value */
+    assert_int_equal(head_app_add_ref(a, ref, 118000, 118.5), IGNIS_E_OUT_OF_ORDER);
+    assert_int_equal(head_app_add_ref(a, ref, 120000, 1), 0);
+    assert_int_equal(head_app_commit(a, err, sizeof err), 0);
+    assert_int_equal(read_samples(h, ref, INT64_MIN, INT64_MAX, ts, vs, 200), 121);
+    head_close(h);
+    rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_head_chunks_cut_at_range_boundary),
         cmocka_unit_test(test_head_persists_across_reopen),
         cmocka_unit_test(test_head_torn_wal_tail_keeps_earlier_commits),
+        cmocka_unit_test(test_head_duplicate_check_after_replay_of_mmapped_chunk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
