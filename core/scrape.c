@@ -960,11 +960,10 @@ static struct pool *pool_from_config(struct ig_scrape *m, const struct ig_config
     return p;
 }
 
-static struct provider **dproviders;
-static size_t ndproviders;
 
 static void pool_sync(struct pool *p)
 {
+    struct ig_scrape *m = p->mgr;
     struct ig_relabel_buf rb;
     ig_relabel_buf_init(&rb, 0);
     for (size_t i = 0; i < p->ndropped; i++)
@@ -981,8 +980,8 @@ static void pool_sync(struct pool *p)
             for (size_t ti = 0; ti < p->providers[i].groups[g].ntargets; ti++)
                 populate(p, &p->providers[i].groups[g], ti, &keep, &rb);
     char job[512];
-    for (size_t i = 0; i < ndproviders; i++) {
-        struct provider *pr = dproviders[i];
+    for (size_t i = 0; i < m->ndproviders; i++) {
+        struct provider *pr = m->dproviders[i];
         if (!job_of_instance(pr->name, job, sizeof job) || strcmp(job, p->job) != 0)
             continue;
         for (size_t g = 0; g < pr->ngroups; g++)
@@ -1201,39 +1200,39 @@ int ig_scrape_apply(struct ig_scrape *m, const struct ig_config *cfg, char *err,
 
     /* Discovery instances: start new ones; forget those destroyed by the reload. */
     size_t k = 0;
-    for (size_t i = 0; i < ndproviders; i++) {
-        struct provider *pr = dproviders[i];
+    for (size_t i = 0; i < m->ndproviders; i++) {
+        struct provider *pr = m->dproviders[i];
         bool alive = false;
         for (struct ig_instance *in = m->core->instances; in && !alive; in = in->next)
             alive = in == pr->inst && in->started;
         if (alive) {
-            dproviders[k++] = pr;
+            m->dproviders[k++] = pr;
         } else {
             provider_clear_groups(pr);
             free(pr->name);
             free(pr);
         }
     }
-    ndproviders = k;
+    m->ndproviders = k;
     for (struct ig_instance *in = m->core->instances; in; in = in->next) {
         if (in->kind != IGNIS_PLUGIN_DISCOVERY || in->started)
             continue;
         struct provider *pr = calloc(1, sizeof *pr);
-        struct provider **nv = realloc(dproviders, (ndproviders + 1) * sizeof *nv);
+        struct provider **nv = realloc(m->dproviders, (m->ndproviders + 1) * sizeof *nv);
         if (!pr || !nv) {
             free(pr);
             if (nv)
-                dproviders = nv;
+                m->dproviders = nv;
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-        dproviders = nv;
+        m->dproviders = nv;
         pr->name = strdup(in->name);
         pr->inst = in;
         pr->mgr = m;
         char job[512];
         pr->pool = job_of_instance(in->name, job, sizeof job) ? find_pool(m, job) : NULL;
-        dproviders[ndproviders++] = pr;
+        m->dproviders[m->ndproviders++] = pr;
         const struct ignis_discovery_ops *ops = in->plugin->desc->ops;
         if (ops->start(in->inst, emit, pr) != 0) {
             ig_error("scrape", "discovery instance failed to start\tinstance=%s", in->name);
@@ -1241,9 +1240,9 @@ int ig_scrape_apply(struct ig_scrape *m, const struct ig_config *cfg, char *err,
         }
         in->started = true;
     }
-    for (size_t i = 0; i < ndproviders; i++) {
+    for (size_t i = 0; i < m->ndproviders; i++) {
         char job[512];
-        dproviders[i]->pool = job_of_instance(dproviders[i]->name, job, sizeof job)
+        m->dproviders[i]->pool = job_of_instance(m->dproviders[i]->name, job, sizeof job)
                                   ? find_pool(m, job) : NULL;
     }
     for (struct pool *p = m->pools; p; p = p->next)
@@ -1278,14 +1277,14 @@ void ig_scrape_free(struct ig_scrape *m)
     if (!m)
         return;
     ig_scrape_stop(m); /* pools free themselves with their last target */
-    for (size_t i = 0; i < ndproviders; i++) {
-        provider_clear_groups(dproviders[i]);
-        free(dproviders[i]->name);
-        free(dproviders[i]);
+    for (size_t i = 0; i < m->ndproviders; i++) {
+        provider_clear_groups(m->dproviders[i]);
+        free(m->dproviders[i]->name);
+        free(m->dproviders[i]);
     }
-    free(dproviders);
-    dproviders = NULL;
-    ndproviders = 0;
+    free(m->dproviders);
+    m->dproviders = NULL;
+    m->ndproviders = 0;
     ignis_registry_remove_collector(ignis_registry_default(), collect_pools, m);
     ig_httpc_free(m->httpc);
     free(m);

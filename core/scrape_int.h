@@ -171,6 +171,8 @@ struct ig_scrape {
     const struct ignis_storage_ops *st;
     void *st_inst;
     struct pool *pools;
+    struct provider **dproviders; /* one per started discovery instance */
+    size_t ndproviders;
     uint64_t jitter_seed;
     int64_t tolerance_ms;
 };
