@@ -89,14 +89,22 @@ struct qjob {
     struct ignis_query *q;
     int rc;
     struct timespec queued, started, ended;
+    /* rendered on the worker, sent from the loop */
+    struct evbuffer *out;
+    int status;
 };
 
+static void render(struct qjob *j);
+
+/* On a worker of the query lane: evaluate, then render the JSON answer (a large matrix
+ * takes a while to format; the loop only sends it). */
 static void q_work(void *arg)
 {
     struct qjob *j = arg;
     clock_gettime(CLOCK_MONOTONIC, &j->started);
     j->rc = j->qo->exec(j->qinst, &j->p, &j->q);
     clock_gettime(CLOCK_MONOTONIC, &j->ended);
+    render(j);
 }
 
 static double secs_between(const struct timespec *a, const struct timespec *b)
@@ -160,29 +168,31 @@ static void query_log(struct qjob *j, const struct ignis_query_result *r)
     evbuffer_free(b);
 }
 
-static void q_done(void *arg)
+static void render(struct qjob *j)
 {
-    struct qjob *j = arg;
     const struct ignis_query_result *r = j->q ? j->qo->result(j->q) : NULL;
     query_log(j, r);
+    j->out = evbuffer_new();
+    if (!j->out)
+        return;
     if (!r) {
-        reply_err(j->req, "internal", 500, j->rc ? ignis_strerror(j->rc) : "query failed");
-        goto out;
+        ig_api_error_body(j->out, "internal", j->rc ? ignis_strerror(j->rc) : "query failed");
+        j->status = 500;
+        return;
     }
     if (r->error != IGNIS_QERR_NONE) {
         int status;
         const char *type = error_type(r->error, &status);
-        struct evbuffer *b = evbuffer_new();
+        struct evbuffer *b = j->out;
         evbuffer_add_printf(b, "{\"status\":\"error\",\"errorType\":\"%s\",\"error\":", type);
         ig_json_cstr(b, r->error_msg ? r->error_msg : "");
         write_strings(b, "warnings", r->warnings, r->nwarnings);
         write_strings(b, "infos", r->infos, r->ninfos);
         evbuffer_add(b, "}", 1);
-        ig_http_reply(j->req, status, JSON_CT, b);
-        evbuffer_free(b);
-        goto out;
+        j->status = status;
+        return;
     }
-    struct evbuffer *b = evbuffer_new();
+    struct evbuffer *b = j->out;
     static const char *const tnames[] = {"", "scalar", "vector", "matrix", "string"};
     const char *rt = r->type <= IGNIS_VALUE_STRING ? tnames[r->type] : "";
     evbuffer_add_printf(b, "{\"status\":\"success\",\"data\":{\"resultType\":\"%s\",\"result\":", rt);
@@ -237,9 +247,19 @@ static void q_done(void *arg)
     write_strings(b, "warnings", r->warnings, r->nwarnings);
     write_strings(b, "infos", r->infos, r->ninfos);
     evbuffer_add(b, "}", 1);
-    ig_http_reply(j->req, 200, JSON_CT, b);
-    evbuffer_free(b);
-out:
+    j->status = 200;
+}
+
+/* On the loop: send what the worker rendered. */
+static void q_done(void *arg)
+{
+    struct qjob *j = arg;
+    if (j->out)
+        ig_http_reply(j->req, j->status, JSON_CT, j->out);
+    else
+        reply_err(j->req, "internal", 500, "out of memory");
+    if (j->out)
+        evbuffer_free(j->out);
     if (j->q)
         j->qo->query_free(j->q);
     free(j->expr);

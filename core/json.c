@@ -116,14 +116,28 @@ void ig_json_value(struct evbuffer *b, double v)
         return;
     }
     /* Shortest representation that round-trips, in plain decimal notation (Go's 'f'
-     * format with precision -1): find the fewest significant digits, then print with
-     * as many decimals as the exponent requires. */
+     * format with precision -1): find the fewest significant digits, then print with as
+     * many decimals as the exponent requires. Most values either need 15..17 digits or
+     * very few, so 15 is tried first: a hit there searches upwards from 1 (short values
+     * stop early), a miss goes on to 16 and 17. */
     char tmp[64];
     int prec;
-    for (prec = 1; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
-        if (strtod(tmp, NULL) == v)
-            break;
+    snprintf(tmp, sizeof tmp, "%.14e", v);
+    if (strtod(tmp, NULL) == v) {
+        for (prec = 1; prec < 15; prec++) {
+            snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
+            if (strtod(tmp, NULL) == v)
+                break;
+        }
+        if (prec == 15)
+            snprintf(tmp, sizeof tmp, "%.14e", v);
+    } else {
+        prec = 16;
+        snprintf(tmp, sizeof tmp, "%.15e", v);
+        if (strtod(tmp, NULL) != v) {
+            prec = 17;
+            snprintf(tmp, sizeof tmp, "%.16e", v);
+        }
     }
     int exp10 = 0;
     const char *e = strchr(tmp, 'e');
