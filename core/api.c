@@ -643,5 +643,7 @@ int ig_api_routes(struct ig_core *core, struct ig_http *http, char *err, size_t 
             snprintf(err, errlen, "cannot add route %s", routes[i].path);
             return -1;
         }
-    return ig_api_query_routes(core, http, err, errlen);
+    if (ig_api_query_routes(core, http, err, errlen) != 0)
+        return -1;
+    return ig_api_tsdb_routes(core, http, err, errlen);
 }

@@ -15,6 +15,8 @@ struct evbuffer;
 int ig_api_routes(struct ig_core *core, struct ig_http *http, char *err, size_t errlen);
 /* The query endpoints and /api/v1/status/ (api_query.c). */
 int ig_api_query_routes(struct ig_core *core, struct ig_http *http, char *err, size_t errlen);
+/* /api/v1/status/tsdb and the admin endpoints (api_tsdb.c). */
+int ig_api_tsdb_routes(struct ig_core *core, struct ig_http *http, char *err, size_t errlen);
 
 /* Parses an API time: float seconds since the epoch or RFC 3339. Returns 0 and ms. */
 int ig_api_parse_time(const char *s, int64_t *ms);

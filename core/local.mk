@@ -5,7 +5,7 @@ core_libigcore_la_SOURCES = core/log.c core/log.h core/workers.c core/workers.h 
 	core/http.c core/http.h core/plugins.c core/plugins.h core/core.c core/core.h \
 	core/config.h core/selfmetrics.c core/selfmetrics.h core/httpc.c core/httpc.h \
 	core/json.c core/json.h core/scrape.c core/scrape.h core/scrape_int.h core/scrape_ingest.c \
-	core/api.c core/api.h core/api_query.c
+	core/api.c core/api.h core/api_query.c core/api_tsdb.c
 core_libigcore_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBCONFIG_CFLAGS) $(ZLIB_CFLAGS) \
 	$(CURL_CFLAGS) $(XXHASH_CFLAGS)
 core_libigcore_la_LIBADD = sdk/libignis.la $(LIBEVENT_LIBS) $(LIBCONFIG_LIBS) $(ZLIB_LIBS) $(CURL_LIBS) $(XXHASH_LIBS) \

@@ -59,3 +59,5 @@ tests_fuzz_fuzz_api_replay_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 tests_fuzz_fuzz_api_replay_LDADD = core/libigcore.la sdk/libignis.la $(LIBEVENT_LIBS)
 TESTS += tests/fuzz/api.sh
 EXTRA_DIST += tests/fuzz/api.sh tests/fuzz/corpus/api tests/fuzz/crashers/api
+TESTS += tests/integration/tsdb_api.sh
+EXTRA_DIST += tests/integration/tsdb_api.sh
