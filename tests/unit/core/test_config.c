@@ -84,30 +84,24 @@ static bool fake_plugin(void *arg, const char *name, enum ignis_plugin_kind *kin
     return false;
 }
 
-/* Only a storage plugin "mem" (what etc/ignis.conf loads). */
-static bool only_mem(void *arg, const char *name, enum ignis_plugin_kind *kind,
-                     const struct ignis_option **schema)
-{
-    (void)arg;
-    if (strcmp(name, "mem") != 0)
-        return false;
-    *kind = IGNIS_PLUGIN_STORAGE;
-    *schema = mem_rows;
-    return true;
-}
-
-/* What etc/ignis.conf loads: "mem" and a query plugin "promql" (whose real schema the
- * integration test ignisctl.sh checks against the built plugin). */
+/* What etc/ignis.conf loads: a storage plugin "tsdb" and a query plugin "promql" (the
+ * integration test ignisctl.sh checks the file against the built plugins' real schemas). */
 static bool shipped_plugins(void *arg, const char *name, enum ignis_plugin_kind *kind,
                             const struct ignis_option **schema)
 {
+    (void)arg;
     static const struct ignis_option no_rows[] = {{NULL, IGNIS_OPT_END, NULL, NULL, NULL, 0}};
     if (strcmp(name, "promql") == 0) {
         *kind = IGNIS_PLUGIN_QUERY;
         *schema = no_rows;
         return true;
     }
-    return only_mem(arg, name, kind, schema);
+    if (strcmp(name, "tsdb") == 0) {
+        *kind = IGNIS_PLUGIN_STORAGE;
+        *schema = tsdb_rows;
+        return true;
+    }
+    return false;
 }
 
 /* ---- helpers ------------------------------------------------------------------- */
@@ -433,11 +427,11 @@ static void test_shipped_config_validates(void **state)
     load_ok(IG_TEST_SRCDIR "/etc/ignis.conf", shipped_plugins, &c);
     assert_string_equal(c.listen_address, "0.0.0.0:9090");
     assert_int_equal(c.plugins.nload, 2);
-    assert_string_equal(c.plugins.load[0], "mem");
+    assert_string_equal(c.plugins.load[0], "tsdb");
     assert_string_equal(c.plugins.load[1], "promql");
     assert_int_equal(c.ninstances, 2);
     assert_int_equal(c.instances[0].kind, IGNIS_PLUGIN_STORAGE);
-    assert_string_equal(c.instances[0].name, "mem");
+    assert_string_equal(c.instances[0].name, "tsdb");
     assert_int_equal(c.instances[1].kind, IGNIS_PLUGIN_QUERY);
     assert_string_equal(c.instances[1].name, "promql");
     assert_non_null(c.scrape_configs);
