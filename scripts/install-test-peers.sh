@@ -4,7 +4,7 @@
 # denies is in place while they install, so nothing else listens on 9090 afterwards.
 set -eu
 
-PKGS="prometheus prometheus-node-exporter prometheus-alertmanager victoria-metrics valgrind"
+PKGS="prometheus prometheus-node-exporter prometheus-alertmanager victoria-metrics valgrind openssl"
 
 missing=""
 for p in $PKGS; do

@@ -29,8 +29,9 @@ EXTRA_DIST += tests/integration/prom_scrape_ignis.sh
 
 # Tools the integration tests run (never installed).
 check_PROGRAMS += tests/tools/static_server tests/tools/apijson
-tests_tools_static_server_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
-tests_tools_static_server_LDADD = $(LIBEVENT_LIBS)
+tests_tools_static_server_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBEVENT_OPENSSL_CFLAGS) \
+	$(OPENSSL_CFLAGS)
+tests_tools_static_server_LDADD = $(LIBEVENT_OPENSSL_LIBS) $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
 tests_tools_apijson_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_tools_apijson_LDADD = $(JANSSON_LIBS)
 TESTS += tests/integration/scrape_vs_prometheus.sh

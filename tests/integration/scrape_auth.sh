@@ -59,3 +59,52 @@ for j in basic_wrong none; do
         fail "job $j: the last error does not give the status"
 done
 pass "basic_auth and authorization, inline and from files; refused scrapes are down with their status"
+
+# TLS: a self-signed CA and a server certificate for 127.0.0.1 and "metrics.test"; the
+# scrape verifies it with tls_config.ca_file (and server_name), fails without the CA,
+# and succeeds with insecure_skip_verify. A proxy: proxy_url sends the scrape of an
+# address that cannot resolve to a server standing in for the proxy.
+need openssl
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=test-ca" \
+    -keyout "$TMP/ca.key" -out "$TMP/ca.pem" >/dev/null 2>&1 || fail "openssl CA"
+printf 'subjectAltName=IP:127.0.0.1,DNS:metrics.test\n' >"$TMP/san.ext"
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$TMP/srv.key" \
+    -out "$TMP/srv.csr" >/dev/null 2>&1 &&
+    openssl x509 -req -in "$TMP/srv.csr" -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" \
+        -CAcreateserial -days 2 -extfile "$TMP/san.ext" -out "$TMP/srv.pem" >/dev/null 2>&1 ||
+    fail "openssl server certificate"
+"$top_builddir/tests/tools/static_server" "$BODIES" "" "$TMP/srv.pem" "$TMP/srv.key" >"$TMP/s.tls" 2>"$TMP/tls.log" &
+STARTED_PIDS="$STARTED_PIDS $!"
+for i in $(seq 1 50); do [ -s "$TMP/s.tls" ] && break; sleep 0.1; done
+sport=$(cat "$TMP/s.tls")
+pxport=$(start_static "" px)
+cat >"$TMP/tls.conf" <<CONF
+global = { scrape_interval = "1s"; scrape_timeout = "1s"; };
+plugins = { path = [ "$PLUGINS_BUILD" ]; load = [ "mem" ]; };
+storage = { mem = { }; };
+scrape_configs = (
+  { job_name = "tls_ca"; scheme = "https"; metrics_path = "/alertmanager.prom.txt";
+    tls_config = { ca_file = "$TMP/ca.pem"; };
+    static_configs = ( { targets = [ "127.0.0.1:$sport" ]; } ); },
+  { job_name = "tls_noca"; scheme = "https"; metrics_path = "/alertmanager.prom.txt";
+    static_configs = ( { targets = [ "127.0.0.1:$sport" ]; } ); },
+  { job_name = "tls_insecure"; scheme = "https"; metrics_path = "/alertmanager.prom.txt";
+    tls_config = { insecure_skip_verify = true; };
+    static_configs = ( { targets = [ "127.0.0.1:$sport" ]; } ); },
+  { job_name = "proxied"; metrics_path = "/alertmanager.prom.txt";
+    proxy_url = "http://127.0.0.1:$pxport";
+    static_configs = ( { targets = [ "no-such-host.invalid:9100" ]; } ); }
+);
+CONF
+stop_pid "$IGNIS_PID"
+start_ignisd tls "$TMP/tls.conf"
+wait_ready "$IGNIS_ADDR"
+for i in $(seq 1 300); do
+    curl -s "http://$IGNIS_ADDR/api/v1/targets" | grep -q '"health":"unknown"' || break
+    sleep 0.1
+done
+assert_eq "$(health tls_ca)" up "TLS verified with the CA"
+assert_eq "$(health tls_noca)" down "TLS without the CA"
+assert_eq "$(health tls_insecure)" up "TLS with insecure_skip_verify"
+assert_eq "$(health proxied)" up "scrape through proxy_url"
+pass "tls_config (ca_file, insecure_skip_verify) and proxy_url"

@@ -2,7 +2,9 @@
  * 127.0.0.1 (a port the kernel picks, printed on stdout), for tests that scrape captured
  * bodies. *.om.txt files are served as OpenMetrics, everything else as text 0.0.4.
  * With a second argument, every request must carry exactly that Authorization header
- * (401 otherwise). Echoes nothing else. Runs until SIGTERM/SIGINT. */
+ * (401 otherwise; "" for none). With third and fourth arguments (a PEM certificate and
+ * key) it speaks HTTPS. A request with an absolute URI (as sent to a proxy) is served
+ * by its path too, so the server can stand in for an HTTP proxy. Runs until SIGTERM. */
 #include <config.h>
 
 #include <signal.h>
@@ -18,16 +20,28 @@
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 static const char *dir;
 static const char *want_auth;
+static SSL_CTX *ssl_ctx;
+
+static struct bufferevent *tls_bev(struct event_base *base, void *arg)
+{
+    (void)arg;
+    return bufferevent_openssl_socket_new(base, -1, SSL_new(ssl_ctx), BUFFEREVENT_SSL_ACCEPTING,
+                                          BEV_OPT_CLOSE_ON_FREE);
+}
 
 static void serve(struct evhttp_request *req, void *arg)
 {
     (void)arg;
-    if (want_auth) {
+    if (want_auth && *want_auth) {
         const char *a = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
         if (!a || strcmp(a, want_auth) != 0) {
             evhttp_send_error(req, 401, "Unauthorized");
@@ -69,12 +83,20 @@ static void on_signal(evutil_socket_t s, short w, void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 && argc != 3) {
-        fprintf(stderr, "usage: static_server DIR [AUTHORIZATION]\n");
+    if (argc != 2 && argc != 3 && argc != 5) {
+        fprintf(stderr, "usage: static_server DIR [AUTHORIZATION [CERT KEY]]\n");
         return 2;
     }
     dir = argv[1];
-    want_auth = argc == 3 ? argv[2] : NULL;
+    want_auth = argc >= 3 ? argv[2] : NULL;
+    if (argc == 5) {
+        ssl_ctx = SSL_CTX_new(TLS_server_method());
+        if (!ssl_ctx || SSL_CTX_use_certificate_chain_file(ssl_ctx, argv[3]) != 1 ||
+            SSL_CTX_use_PrivateKey_file(ssl_ctx, argv[4], SSL_FILETYPE_PEM) != 1) {
+            fprintf(stderr, "static_server: cannot load %s / %s\n", argv[3], argv[4]);
+            return 1;
+        }
+    }
     struct event_base *base = event_base_new();
     struct evhttp *http = evhttp_new(base);
     struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
@@ -88,6 +110,8 @@ int main(int argc, char **argv)
     printf("%d\n", ntohs(a.sin_port));
     fflush(stdout);
     evhttp_set_gencb(http, serve, NULL);
+    if (ssl_ctx)
+        evhttp_set_bevcb(http, tls_bev, NULL);
     struct event *t = evsignal_new(base, SIGTERM, on_signal, base);
     struct event *i = evsignal_new(base, SIGINT, on_signal, base);
     evsignal_add(t, NULL);
@@ -97,5 +121,7 @@ int main(int argc, char **argv)
     event_free(i);
     evhttp_free(http);
     event_base_free(base);
+    if (ssl_ctx)
+        SSL_CTX_free(ssl_ctx);
     return 0;
 }
