@@ -13,6 +13,8 @@
 
 #include <ignis/textparse.h>
 
+#include "core/ignisctl_tsdb.h"
+
 #define EXIT_BAD 1
 #define EXIT_USAGE 2
 
@@ -235,8 +237,16 @@ static int run_check(int argc, char **argv)
                    argv);
 }
 
+static void help_tsdb_short(FILE *f)
+{
+    char *argv[] = {(char *)"--help"};
+    (void)f;
+    ig_ctl_tsdb(1, argv);
+}
+
 static const struct verb top_verbs[] = {
     {"check", "check configs and metrics expositions", run_check, help_check},
+    {"tsdb", "inspect data directories (list)", ig_ctl_tsdb, help_tsdb_short},
 };
 
 static void help_top(FILE *f)

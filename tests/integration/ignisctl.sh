@@ -39,3 +39,24 @@ printf '# TYPE a gauge\na 1\n# EOF\n' | "$IGNISCTL" check metrics --openmetrics 
 assert_eq $? 0 "valid OpenMetrics"
 "$IGNISCTL" check metrics "$TMP/missing.prom" 2>/dev/null; assert_eq $? 1 "missing file"
 pass "check metrics"
+
+# tsdb list: the same table as promtool's for blocks promtool made.
+need promtool
+{
+    echo '# TYPE a counter'
+    for i in $(seq 0 30 21600); do
+        echo "a_total{x=\"1\"} $i $((1700000000 + i)).5"
+        echo "a_total{x=\"2\"} $((i * 2)) $((1700000000 + i))"
+    done
+    echo '# EOF'
+} >"$TMP/in.om"
+promtool tsdb create-blocks-from openmetrics "$TMP/in.om" "$TMP/blocks" >/dev/null 2>&1 || fail "promtool create-blocks-from"
+promtool tsdb list "$TMP/blocks" >"$TMP/want.txt" || fail "promtool tsdb list"
+"$IGNISCTL" tsdb list "$TMP/blocks" >"$TMP/got.txt"; assert_eq $? 0 "tsdb list"
+[ "$(wc -l <"$TMP/got.txt")" -ge 3 ] || fail "tsdb list: too few blocks to mean much"
+diff -u "$TMP/want.txt" "$TMP/got.txt" >"$TMP/diff.txt" || fail "tsdb list differs from promtool's:
+$(cat "$TMP/diff.txt")"
+"$IGNISCTL" tsdb list "$TMP/nonexistent" 2>/dev/null; assert_eq $? 1 "tsdb list of a missing directory"
+"$IGNISCTL" tsdb list 2>/dev/null; assert_eq $? 2 "tsdb list without a directory"
+"$IGNISCTL" tsdb --help | grep -q list || fail "tsdb --help"
+pass "tsdb list equals promtool's ($(($(wc -l <"$TMP/got.txt") - 1)) blocks)"
