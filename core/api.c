@@ -47,6 +47,14 @@ static int status_of(const char *type)
     return 500;
 }
 
+void ig_api_reply_error(struct ignis_http_req *req, const char *type, const char *msg)
+{
+    struct evbuffer *b = evbuffer_new();
+    ig_api_error_body(b, type, msg);
+    ig_http_reply(req, status_of(type), JSON_CT, b);
+    evbuffer_free(b);
+}
+
 static void reply_error(struct ignis_http_req *req, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void reply_error(struct ignis_http_req *req, const char *type, const char *fmt, ...)
@@ -56,10 +64,7 @@ static void reply_error(struct ignis_http_req *req, const char *type, const char
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    struct evbuffer *b = evbuffer_new();
-    ig_api_error_body(b, type, msg);
-    ig_http_reply(req, status_of(type), JSON_CT, b);
-    evbuffer_free(b);
+    ig_api_reply_error(req, type, msg);
 }
 
 int ig_api_parse_time(const char *s, int64_t *ms)

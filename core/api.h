@@ -22,6 +22,10 @@ int ig_api_tsdb_routes(struct ig_core *core, struct ig_http *http, char *err, si
 int ig_api_parse_time(const char *s, int64_t *ms);
 /* Prometheus' error body: {"status":"error","errorType":TYPE,"error":MSG}. */
 void ig_api_error_body(struct evbuffer *b, const char *type, const char *msg);
+/* Replies with that body and the HTTP status Prometheus gives the error type (bad_data
+ * 400, execution 422, timeout/canceled/unavailable 503, not_found 404, else 500). */
+struct ignis_http_req;
+void ig_api_reply_error(struct ignis_http_req *req, const char *type, const char *msg);
 
 /* The bounds Prometheus uses for an absent start / end. */
 #define IG_API_MIN_TIME (INT64_MIN / 2)

@@ -35,13 +35,6 @@ static int64_t now_ms(void)
 
 static int64_t start_ms; /* process start, for runtimeinfo */
 
-static void reply_err(struct ignis_http_req *req, const char *type, int status, const char *msg)
-{
-    struct evbuffer *b = evbuffer_new();
-    ig_api_error_body(b, type, msg);
-    ig_http_reply(req, status, JSON_CT, b);
-    evbuffer_free(b);
-}
 
 /* Milliseconds as the API writes timestamps: seconds with up to 3 decimals. */
 static void json_ts(struct evbuffer *b, int64_t ms)
@@ -257,7 +250,7 @@ static void q_done(void *arg)
     if (j->out)
         ig_http_reply(j->req, j->status, JSON_CT, j->out);
     else
-        reply_err(j->req, "internal", 500, "out of memory");
+        ig_api_reply_error(j->req, "internal", "out of memory");
     if (j->out)
         evbuffer_free(j->out);
     if (j->q)
@@ -281,23 +274,23 @@ static void run_query(struct ig_core *core, struct ignis_http_req *req, bool ran
     const struct ignis_query_ops *qo;
     void *qi;
     if (!find_query(core, &qo, &qi)) {
-        reply_err(req, "unavailable", 503, "no query plugin loaded (add \"promql\" to plugins.load)");
+        ig_api_reply_error(req, "unavailable", "no query plugin loaded (add \"promql\" to plugins.load)");
         return;
     }
     struct ig_instance *st = ig_instances_find(core, IGNIS_PLUGIN_STORAGE, NULL);
     if (!st) {
-        reply_err(req, "unavailable", 503, "no storage plugin loaded");
+        ig_api_reply_error(req, "unavailable", "no storage plugin loaded");
         return;
     }
     const char *expr = ig_http_param(req, "query");
     if (!expr) {
-        reply_err(req, "bad_data", 400, "invalid parameter \"query\": unknown position: parse error: no expression found in input");
+        ig_api_reply_error(req, "bad_data", "invalid parameter \"query\": unknown position: parse error: no expression found in input");
         return;
     }
     struct qjob *j = calloc(1, sizeof *j);
     if (!j || !(j->expr = strdup(expr))) {
         free(j);
-        reply_err(req, "internal", 500, "out of memory");
+        ig_api_reply_error(req, "internal", "out of memory");
         return;
     }
     j->core = core;
@@ -368,13 +361,13 @@ static void run_query(struct ig_core *core, struct ignis_http_req *req, bool ran
     if (ig_workers_submit(core->workers, IGNIS_LANE_QUERY, q_work, q_done, j) != 0) {
         free(j->expr);
         free(j);
-        reply_err(req, "unavailable", 503, "too many queries in flight");
+        ig_api_reply_error(req, "unavailable", "too many queries in flight");
     }
     return;
 bad:
     free(j->expr);
     free(j);
-    reply_err(req, "bad_data", 400, msg);
+    ig_api_reply_error(req, "bad_data", msg);
 }
 
 static void h_query(void *arg, struct ignis_http_req *req)
@@ -392,7 +385,7 @@ static void h_format_query(void *arg, struct ignis_http_req *req)
     const struct ignis_query_ops *qo;
     void *qi;
     if (!find_query(arg, &qo, &qi)) {
-        reply_err(req, "unavailable", 503, "no query plugin loaded");
+        ig_api_reply_error(req, "unavailable", "no query plugin loaded");
         return;
     }
     const char *expr = ig_http_param(req, "query");
@@ -401,7 +394,7 @@ static void h_format_query(void *arg, struct ignis_http_req *req)
     if (!out) {
         char msg[1100];
         snprintf(msg, sizeof msg, "invalid parameter \"query\": %s", err[0] ? err : "no expression found in input");
-        reply_err(req, "bad_data", 400, msg);
+        ig_api_reply_error(req, "bad_data", msg);
         return;
     }
     struct evbuffer *b = evbuffer_new();
@@ -458,7 +451,7 @@ static void h_query_exemplars(void *arg, struct ignis_http_req *req)
     int64_t start = IG_API_MIN_TIME, end = IG_API_MAX_TIME;
     const char *s = ig_http_param(req, "start"), *e = ig_http_param(req, "end");
     if ((s && *s && ig_api_parse_time(s, &start) != 0) || (e && *e && ig_api_parse_time(e, &end) != 0)) {
-        reply_err(req, "bad_data", 400, "invalid parameter \"start\" or \"end\"");
+        ig_api_reply_error(req, "bad_data", "invalid parameter \"start\" or \"end\"");
         return;
     }
     struct ignis_selector sel = {0};
@@ -466,7 +459,7 @@ static void h_query_exemplars(void *arg, struct ignis_http_req *req)
     if (!expr || ignis_selector_parse(expr, strlen(expr), &sel, err, sizeof err) != 0) {
         char msg[600];
         snprintf(msg, sizeof msg, "invalid parameter \"query\": %s", expr ? err : "no expression found in input");
-        reply_err(req, "bad_data", 400, msg);
+        ig_api_reply_error(req, "bad_data", msg);
         return;
     }
     struct evbuffer *b = evbuffer_new();

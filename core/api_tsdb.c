@@ -26,19 +26,12 @@
  * the top lists of the pairs seen first, and says so in a log line). */
 #define MAX_PAIRS (1u << 22)
 
-static void reply_err(struct ignis_http_req *req, const char *type, int status, const char *msg)
-{
-    struct evbuffer *b = evbuffer_new();
-    ig_api_error_body(b, type, msg);
-    ig_http_reply(req, status, JSON_CT, b);
-    evbuffer_free(b);
-}
 
 static struct ig_instance *storage(struct ig_core *core, struct ignis_http_req *req)
 {
     struct ig_instance *st = ig_instances_find(core, IGNIS_PLUGIN_STORAGE, NULL);
     if (!st)
-        reply_err(req, "unavailable", 503, "no storage plugin loaded");
+        ig_api_reply_error(req, "unavailable", "no storage plugin loaded");
     return st;
 }
 
@@ -255,13 +248,13 @@ static void h_status_tsdb(void *arg, struct ignis_http_req *req)
         char *end;
         limit = strtol(l, &end, 10);
         if (*end || limit <= 0 || limit > 10000) {
-            reply_err(req, "bad_data", 400, "limit must be a positive number");
+            ig_api_reply_error(req, "bad_data", "limit must be a positive number");
             return;
         }
     }
     struct status_job *j = calloc(1, sizeof *j);
     if (!j) {
-        reply_err(req, "internal", 500, "out of memory");
+        ig_api_reply_error(req, "internal", "out of memory");
         return;
     }
     j->req = req;
@@ -270,7 +263,7 @@ static void h_status_tsdb(void *arg, struct ignis_http_req *req)
     j->limit = (size_t)limit;
     if (ig_workers_submit(core->workers, IGNIS_LANE_QUERY, status_work, status_done, j) != 0) {
         free(j);
-        reply_err(req, "unavailable", 503, "too many queries in flight");
+        ig_api_reply_error(req, "unavailable", "too many queries in flight");
     }
 }
 
@@ -279,7 +272,7 @@ static void h_status_tsdb(void *arg, struct ignis_http_req *req)
 static bool admin_allowed(struct ig_core *core, struct ignis_http_req *req)
 {
     if (!core->cfg.enable_admin_api) {
-        reply_err(req, "unavailable", 503, "admin APIs disabled");
+        ig_api_reply_error(req, "unavailable", "admin APIs disabled");
         return false;
     }
     return true;
@@ -312,13 +305,13 @@ static void h_snapshot(void *arg, struct ignis_http_req *req)
     snprintf(dir, sizeof dir, "%s/snapshots", storage_path(core, st));
     int rc = so->snapshot(st->inst, dir, skip, name, sizeof name);
     if (rc == IGNIS_E_NOTSUP) {
-        reply_err(req, "unavailable", 503, "the storage plugin does not take snapshots");
+        ig_api_reply_error(req, "unavailable", "the storage plugin does not take snapshots");
         return;
     }
     if (rc != 0) {
         char msg[512];
         snprintf(msg, sizeof msg, "create snapshot: %s", ignis_strerror(rc));
-        reply_err(req, "internal", 500, msg);
+        ig_api_reply_error(req, "internal", msg);
         return;
     }
     struct evbuffer *b = evbuffer_new();
@@ -341,7 +334,7 @@ static void h_delete_series(void *arg, struct ignis_http_req *req)
     int64_t start = IG_API_MIN_TIME, end = IG_API_MAX_TIME;
     const char *s = ig_http_param(req, "start"), *e = ig_http_param(req, "end");
     if ((s && *s && ig_api_parse_time(s, &start) != 0) || (e && *e && ig_api_parse_time(e, &end) != 0)) {
-        reply_err(req, "bad_data", 400, "invalid parameter \"start\" or \"end\"");
+        ig_api_reply_error(req, "bad_data", "invalid parameter \"start\" or \"end\"");
         return;
     }
     const struct evkeyval *kv;
@@ -354,19 +347,19 @@ static void h_delete_series(void *arg, struct ignis_http_req *req)
         if (ignis_selector_parse(kv->value, strlen(kv->value), &sel, err, sizeof err) != 0) {
             char msg[600];
             snprintf(msg, sizeof msg, "invalid parameter \"match[]\": %s", err);
-            reply_err(req, "bad_data", 400, msg);
+            ig_api_reply_error(req, "bad_data", msg);
             return;
         }
         int rc = so->delete_series(st->inst, sel.matchers, sel.n, start, end);
         ignis_selector_free(&sel);
         if (rc != 0) {
-            reply_err(req, "internal", 500, ignis_strerror(rc));
+            ig_api_reply_error(req, "internal", ignis_strerror(rc));
             return;
         }
         n++;
     }
     if (n == 0) {
-        reply_err(req, "bad_data", 400, "no match[] parameter provided");
+        ig_api_reply_error(req, "bad_data", "no match[] parameter provided");
         return;
     }
     ig_http_reply(req, 204, NULL, NULL);
@@ -383,7 +376,7 @@ static void h_clean_tombstones(void *arg, struct ignis_http_req *req)
     const struct ignis_storage_ops *so = st->plugin->desc->ops;
     int rc = so->clean_tombstones(st->inst);
     if (rc != 0) {
-        reply_err(req, "internal", 500, ignis_strerror(rc));
+        ig_api_reply_error(req, "internal", ignis_strerror(rc));
         return;
     }
     ig_http_reply(req, 204, NULL, NULL);

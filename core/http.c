@@ -19,6 +19,8 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/util.h>
 
+#include <ignis/expose.h>
+
 /* Bounds on what a client may send: headers as Go's net/http default (1 MiB), bodies
  * large enough for remote-write batches. */
 #define MAX_HEADERS_SIZE (1u << 20)
@@ -453,31 +455,6 @@ const char *ig_http_header(struct ignis_http_req *req, const char *name)
     return evhttp_find_header(evhttp_request_get_input_headers(req->evreq), name);
 }
 
-/* True when the Accept-Encoding header lists gzip with a non-zero q. */
-static bool accepts_gzip(struct evhttp_request *evreq)
-{
-    const char *ae = evhttp_find_header(evhttp_request_get_input_headers(evreq),
-                                        "Accept-Encoding");
-    if (!ae)
-        return false;
-    const char *p = ae;
-    while ((p = strcasestr(p, "gzip")) != NULL) {
-        const char *q = p + 4;
-        while (*q == ' ')
-            q++;
-        if (*q == ';') {
-            const char *qv = strstr(q, "q=");
-            const char *comma = strchr(q, ',');
-            if (qv && (!comma || qv < comma) && strtod(qv + 2, NULL) == 0.0) {
-                p = q;
-                continue;
-            }
-        }
-        return true;
-    }
-    return false;
-}
-
 /* Compresses src into a new evbuffer in gzip framing; NULL on failure. */
 static struct evbuffer *gzip_buffer(struct evbuffer *src)
 {
@@ -542,7 +519,8 @@ void ig_http_reply(struct ignis_http_req *req, int status, const char *content_t
         evhttp_add_header(oh, "Content-Type", content_type);
     struct evbuffer *send = body;
     struct evbuffer *gz = NULL;
-    if (body && evbuffer_get_length(body) > 0 && accepts_gzip(req->evreq)) {
+    if (body && evbuffer_get_length(body) > 0 && ignis_expose_accepts_gzip(evhttp_find_header(
+                                  evhttp_request_get_input_headers(req->evreq), "Accept-Encoding"))) {
         gz = gzip_buffer(body);
         if (gz) {
             evhttp_add_header(oh, "Content-Encoding", "gzip");

@@ -151,6 +151,21 @@ void ig_json_value(struct evbuffer *b, double v)
     evbuffer_add(b, out, (size_t)n);
 }
 
+void ig_json_number(struct evbuffer *b, double v)
+{
+    char tmp[40];
+    if (!isfinite(v)) {
+        evbuffer_add(b, "0", 1); /* JSON has no NaN or Inf */
+        return;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    evbuffer_add(b, tmp, strlen(tmp));
+}
+
 void ig_json_labels(struct evbuffer *b, const struct ignis_label *ls, size_t n)
 {
     evbuffer_add(b, "{", 1);

@@ -18,6 +18,8 @@ void ig_json_cstr(struct evbuffer *b, const char *s);
 /* A float as the Prometheus API writes sample values: a quoted string, "NaN", "+Inf",
  * "-Inf", otherwise Go's strconv.FormatFloat(v, 'f', -1, 64). */
 void ig_json_value(struct evbuffer *b, double v);
+/* A float as a JSON number, shortest round-trip form (lastScrapeDuration and the like). */
+void ig_json_number(struct evbuffer *b, double v);
 /* A label set as a JSON object {"name":"value",...} in the given order. */
 void ig_json_labels(struct evbuffer *b, const struct ignis_label *ls, size_t n);
 /* RFC 3339 with milliseconds in UTC, as Go's time.Time marshals ("2006-01-02T15:04:05.123Z"

@@ -1300,17 +1300,6 @@ size_t ig_scrape_active_targets(const struct ig_scrape *m)
 
 /* ---- /api/v1/targets ------------------------------------------------------------- */
 
-static void json_float(struct evbuffer *b, double v)
-{
-    char tmp[40];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
-        if (strtod(tmp, NULL) == v)
-            break;
-    }
-    evbuffer_add(b, tmp, strlen(tmp));
-}
-
 static int cmp_pool_name(const void *a, const void *b)
 {
     return strcmp((*(struct pool *const *)a)->job, (*(struct pool *const *)b)->job);
@@ -1355,7 +1344,7 @@ void ig_scrape_targets_json(struct ig_scrape *m, struct evbuffer *out, const cha
             else
                 evbuffer_add_printf(out, "\"0001-01-01T00:00:00Z\"");
             evbuffer_add_printf(out, ",\"lastScrapeDuration\":");
-            json_float(out, t->last_duration);
+            ig_json_number(out, t->last_duration);
             evbuffer_add_printf(out, ",\"health\":\"%s\"",
                                 t->health == HEALTH_UP     ? "up"
                                 : t->health == HEALTH_DOWN ? "down"

@@ -423,6 +423,24 @@ static int slow_path(struct target *t, struct ignis_appender *a, struct ignis_te
     return 1;
 }
 
+/* Appends the exemplar of the parser's current line, when it has one and the storage
+ * keeps exemplars (one flag test per sample otherwise). */
+static void append_exemplar(struct target *t, struct ignis_appender *a, struct ignis_textparse *tp,
+                            uint64_t ref)
+{
+    struct ig_scrape *m = t->pool->mgr;
+    struct ignis_textparse_exemplar ex;
+    if (!IGNIS_HAS(m->st, append_exemplar) || !ignis_textparse_exemplar(tp, &ex))
+        return;
+    struct scratch *s = scratch_get(ex.labels_len * 2 + 64);
+    int nl = s ? ignis_textparse_exemplar_labels(tp, s->ls, MAX_LABELS, s->buf, s->cap) : -1;
+    if (nl < 0)
+        return;
+    struct ignis_exemplar x = {s->ls, (size_t)nl, ex.value,
+                               ex.has_timestamp ? ex.ts_ms : IGNIS_NO_TIMESTAMP};
+    m->st->append_exemplar(a, ref, &x); /* NOTSUP when exemplar storage is off */
+}
+
 /* ---- the job ------------------------------------------------------------------- */
 
 struct batch {
@@ -636,6 +654,7 @@ void ig_scrape_ingest_work(void *arg)
                 b->e[b->n++] = e;
                 if (b->n == BATCH)
                     flush(m, a, b, &failed);
+                append_exemplar(t, a, &tp, e->ref);
                 continue;
             }
             if (!e) {
@@ -669,17 +688,7 @@ void ig_scrape_ingest_work(void *arg)
                 ok = false;
                 break;
             }
-            struct ignis_textparse_exemplar ex;
-            if (IGNIS_HAS(m->st, append_exemplar) && ignis_textparse_exemplar(&tp, &ex)) {
-                struct scratch *s = scratch_get(ex.labels_len * 2 + 64);
-                int nl = s ? ignis_textparse_exemplar_labels(&tp, s->ls, MAX_LABELS, s->buf,
-                                                             s->cap) : -1;
-                if (nl >= 0) {
-                    struct ignis_exemplar x = {s->ls, (size_t)nl, ex.value,
-                                               ex.has_timestamp ? ex.ts_ms : IGNIS_NO_TIMESTAMP};
-                    m->st->append_exemplar(a, e->ref, &x);
-                }
-            }
+            append_exemplar(t, a, &tp, e->ref);
         }
         ignis_textparse_fini(&tp);
         if (ok)

@@ -339,6 +339,49 @@ static void test_removed_target_goes_stale(void **state)
     assert_true(is_stale(last(e, SCRAPED)));
 }
 
+static void count_ex(void *arg, const struct ignis_label *ls, size_t n, const struct ignis_exemplar *e)
+{
+    (void)ls;
+    (void)n;
+    if (e->value == 0.5)
+        ++*(int *)arg;
+}
+
+/* Exemplars are kept on every scrape, not only when a series is new. */
+static void test_exemplars_every_scrape(void **state)
+{
+    struct env *e = *state;
+    e->st->destroy(e->inst);
+    struct ignis_config *cfg = ignis_config_new(e->mem->options, "test");
+    char err[256];
+    assert_int_equal(ignis_config_set(cfg, "max_exemplars", "10", "test", err, sizeof err), 0);
+    assert_int_equal(e->st->create(testhost_host(e->th), cfg, &e->inst, err, sizeof err), 0);
+    ignis_config_free(cfg);
+    e->m.st_inst = e->inst;
+    char body[256];
+    for (int i = 1; i <= 2; i++) {
+        snprintf(body, sizeof body,
+                 "# TYPE c counter\nc_total 1 # {trace_id=\"t%d\"} 0.5 %d.0\n# EOF\n", i, i);
+        e->t.body.len = 0;
+        ig_buf_reserve(&e->t.body, strlen(body) + 1);
+        memcpy(e->t.body.data, body, strlen(body));
+        e->t.body.len = strlen(body);
+        snprintf(e->t.content_type, sizeof e->t.content_type,
+                 "application/openmetrics-text; version=1.0.0");
+        e->t.http_status = 200;
+        e->t.http_error[0] = '\0';
+        e->t.sched_ts = 1000 * i + 5000;
+        ig_scrape_ingest_work(&e->t);
+        assert_true(e->t.job_ok);
+    }
+    struct ignis_matcher m;
+    ignis_matcher_init(&m, IGNIS_MATCH_EQ, "__name__", 8, "c_total", 7, err, sizeof err);
+    int n = 0;
+    assert_int_equal(e->st->exemplars(e->inst, &m, 1, 0, 100000, count_ex, &n), 0);
+    ignis_matcher_clear(&m);
+    assert_int_equal(n, 2);
+}
+
 static void test_alignment_and_offsets(void **state)
 {
     (void)state;
@@ -373,6 +416,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_label_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_error_marks_down, setup, teardown),
         cmocka_unit_test_setup_teardown(test_removed_target_goes_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exemplars_every_scrape, setup, teardown),
         cmocka_unit_test(test_alignment_and_offsets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
