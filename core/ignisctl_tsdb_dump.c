@@ -85,31 +85,6 @@ void ig_ctl_close_blocks(struct block *b, size_t n)
 
 /* ---- sources --------------------------------------------------------------------- */
 
-struct samples {
-    int64_t *t;
-    double *v;
-    size_t n, cap;
-};
-
-static int samples_push(struct samples *s, int64_t t, double v)
-{
-    if (s->n == s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 256;
-        int64_t *nt = realloc(s->t, ncap * sizeof *nt);
-        if (!nt)
-            return -1;
-        s->t = nt;
-        double *nv = realloc(s->v, ncap * sizeof *nv);
-        if (!nv)
-            return -1;
-        s->v = nv;
-        s->cap = ncap;
-    }
-    s->t[s->n] = t;
-    s->v[s->n++] = v;
-    return 0;
-}
-
 /* One querier's series in order: a block's matching postings, or the head's matching
  * series. cur holds the current series' labels, NULL at the end. */
 struct source {
@@ -165,14 +140,15 @@ static int source_next(struct dumpq *q, struct source *src)
 }
 
 /* Appends the current series' samples in [mint, maxt] that no tombstone deletes. */
-static int source_samples(struct dumpq *q, struct source *src, struct samples *out)
+static int source_samples(struct dumpq *q, struct source *src, struct tsdb_tv *out)
 {
     if (!src->b) {
         const struct rohead_series *s = src->hs[src->pos - 1];
-        for (size_t i = 0; i < s->n; i++)
-            if (s->t[i] >= q->mint && s->t[i] <= q->maxt &&
-                !tombstones_covers(&src->h->stones, s->ref, s->t[i]) &&
-                samples_push(out, s->t[i], s->v[i]) < 0)
+        const struct tsdb_tv *x = &s->tv;
+        for (size_t i = 0; i < x->n; i++)
+            if (x->t[i] >= q->mint && x->t[i] <= q->maxt &&
+                !tombstones_covers(&src->h->stones, s->ref, x->t[i]) &&
+                tsdb_tv_push(out, x->t[i], x->v[i]) < 0)
                 return -1;
         return 0;
     }
@@ -195,7 +171,7 @@ static int source_samples(struct dumpq *q, struct source *src, struct samples *o
         int k;
         while ((k = xor_it_next(&it, &t, &v)) == 1)
             if (t >= q->mint && t <= q->maxt && !tombstones_covers(&src->b->stones, id, t) &&
-                samples_push(out, t, v) < 0)
+                tsdb_tv_push(out, t, v) < 0)
                 return -1;
         if (k < 0) {
             snprintf(q->err, sizeof q->err, "%s: corrupt chunk %#" PRIx64, src->b->dir, m->ref);
@@ -267,7 +243,7 @@ static void print_value(FILE *f, double v)
 }
 
 static void print_series(FILE *f, const struct ignis_label *ls, size_t nls,
-                         const struct samples *s, char **lbuf, size_t *lcap)
+                         const struct tsdb_tv *s, char **lbuf, size_t *lcap)
 {
     FILE *m = fmemopen(*lbuf, *lcap, "w");
     size_t len = 0;
@@ -302,7 +278,7 @@ static void print_series(FILE *f, const struct ignis_label *ls, size_t nls,
 
 /* Sorts the merged samples of one label set by time (stable: earlier sources first) and
  * keeps the first sample of each timestamp. */
-static void dedup_samples(struct samples *s, size_t ncuts)
+static void dedup_samples(struct tsdb_tv *s, size_t ncuts)
 {
     if (ncuts <= 1)
         return;
@@ -330,7 +306,7 @@ static void dedup_samples(struct samples *s, size_t ncuts)
 
 static int run_dump(struct dumpq *q, struct source *srcs, size_t nsrc)
 {
-    struct samples s = {0};
+    struct tsdb_tv s = {0};
     size_t lcap = 4096;
     char *lbuf = malloc(lcap);
     size_t *cuts = calloc(nsrc + 1, sizeof *cuts);
@@ -370,8 +346,7 @@ static int run_dump(struct dumpq *q, struct source *srcs, size_t nsrc)
         snprintf(q->err, sizeof q->err, "out of memory");
     free(cuts);
     free(lbuf);
-    free(s.t);
-    free(s.v);
+    tsdb_tv_free(&s);
     return rc;
 }
 

@@ -154,25 +154,37 @@ static int hash_grow(struct rohead *h)
     return 0;
 }
 
+int tsdb_tv_push(struct tsdb_tv *x, int64_t t, double v)
+{
+    if (x->n == x->cap) {
+        size_t ncap = x->cap ? x->cap * 2 : 64;
+        int64_t *nt = realloc(x->t, ncap * sizeof *nt);
+        if (!nt)
+            return -1;
+        x->t = nt;
+        double *nv = realloc(x->v, ncap * sizeof *nv);
+        if (!nv)
+            return -1;
+        x->v = nv;
+        x->cap = ncap;
+    }
+    x->t[x->n] = t;
+    x->v[x->n++] = v;
+    return 0;
+}
+
+void tsdb_tv_free(struct tsdb_tv *x)
+{
+    free(x->t);
+    free(x->v);
+    memset(x, 0, sizeof *x);
+}
+
 static int push_sample(struct load *l, struct rohead_series *s, int64_t t, double v)
 {
     struct rohead *h = l->h;
-    if (h->samples >= ROHEAD_MAX_SAMPLES)
+    if (h->samples >= ROHEAD_MAX_SAMPLES || tsdb_tv_push(&s->tv, t, v) < 0)
         return -1;
-    if (s->n == s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 64;
-        int64_t *nt = realloc(s->t, ncap * sizeof *nt);
-        if (!nt)
-            return -1;
-        s->t = nt;
-        double *nv = realloc(s->v, ncap * sizeof *nv);
-        if (!nv)
-            return -1;
-        s->v = nv;
-        s->cap = ncap;
-    }
-    s->t[s->n] = t;
-    s->v[s->n++] = v;
     h->samples++;
     if (t < h->mint)
         h->mint = t;
@@ -321,7 +333,7 @@ static int apply_record(struct load *l, const uint8_t *rec, size_t len)
                 continue;
             }
             struct rohead_series *s = h->s[k];
-            if (x->t <= s->mm_maxt || x->t < l->min_valid || (s->n && x->t <= s->t[s->n - 1]))
+            if (x->t <= s->mm_maxt || x->t < l->min_valid || (s->tv.n && x->t <= s->tv.t[s->tv.n - 1]))
                 continue; /* in a mmapped chunk or a block already, or out of order */
             if (push_sample(l, s, x->t, x->v) < 0)
                 return -2;
@@ -428,8 +440,7 @@ void rohead_free(struct rohead *h)
     for (size_t i = 0; i < h->n; i++) {
         free(h->s[i]->ls);
         free(h->s[i]->store);
-        free(h->s[i]->t);
-        free(h->s[i]->v);
+        tsdb_tv_free(&h->s[i]->tv);
         free(h->s[i]);
     }
     free(h->s);

@@ -17,14 +17,22 @@
 /* Bound on the samples one view holds (16 bytes each in memory). */
 #define ROHEAD_MAX_SAMPLES (1ull << 30)
 
+/* A growing list of samples (times and values apart), freed with tsdb_tv_free. */
+struct tsdb_tv {
+    int64_t *t;
+    double *v;
+    size_t n, cap;
+};
+/* Appends one sample. Returns 0, or -1 when memory runs out (x unchanged). */
+int tsdb_tv_push(struct tsdb_tv *x, int64_t t, double v);
+void tsdb_tv_free(struct tsdb_tv *x);
+
 struct rohead_series {
     uint64_t ref;              /* the WAL's series ref */
     struct ignis_label *ls;    /* sorted; strings in store */
     size_t nls;
     char *store;
-    int64_t *t;                /* samples in time order */
-    double *v;
-    size_t n, cap;
+    struct tsdb_tv tv;         /* samples in time order */
     int64_t mm_maxt;           /* newest sample of its mmapped chunks (INT64_MIN: none) */
 };
 

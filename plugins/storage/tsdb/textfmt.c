@@ -6,34 +6,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Decodes one UTF-8 rune at s[0..n): its length, or 0 when the bytes are not valid
- * UTF-8 (overlong forms, surrogates and values past U+10FFFF included). */
+/* The rune at s[0..n) when it starts a valid UTF-8 sequence (libignis validates): its
+ * length, or 0. */
 static size_t utf8_rune(const unsigned char *s, size_t n, uint32_t *r)
 {
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t v, min;
-    if (c < 0x80) {
-        *r = c;
-        return 1;
-    } else if ((c & 0xe0) == 0xc0) {
-        len = 2, v = c & 0x1f, min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-        len = 3, v = c & 0x0f, min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-        len = 4, v = c & 0x07, min = 0x10000;
-    } else {
+    size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+    if (len > n || !ignis_utf8_valid((const char *)s, len))
         return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
+    uint32_t v = s[0] & (0x7f >> len);
+    for (size_t i = 1; i < len; i++)
         v = v << 6 | (s[i] & 0x3f);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-        return 0;
     *r = v;
     return len;
 }
