@@ -66,3 +66,11 @@ EXTRA_DIST += tests/fuzz/expose_negotiate.sh tests/fuzz/corpus/expose_negotiate 
 tests_unit_sdk_test_float_format_SOURCES = tests/unit/sdk/test_float_format.c
 tests_unit_sdk_test_float_format_CFLAGS = $(IG_TEST_CC)
 tests_unit_sdk_test_float_format_LDADD = $(IG_TEST_LINK) $(M_LIBS) $(PTHREAD_LIBS)
+
+# benchmark of the float formatter against the old snprintf/strtod search: make bench
+EXTRA_PROGRAMS += tests/bench/bench_float
+BENCHES += tests/bench/bench_float
+tests_bench_bench_float_SOURCES = tests/bench/bench_float.c
+tests_bench_bench_float_CFLAGS = $(AM_CFLAGS) -O2
+tests_bench_bench_float_LDADD = sdk/libignis.la $(M_LIBS)
+CLEANFILES += tests/bench/bench_float
