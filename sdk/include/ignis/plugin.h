@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 #define IGNIS_ABI_MAJOR 1
-#define IGNIS_ABI_MINOR 0
+#define IGNIS_ABI_MINOR 1
 /* Initialiser of the descriptor's abi field: .abi = IGNIS_ABI */
 #define IGNIS_ABI {IGNIS_ABI_MAJOR, IGNIS_ABI_MINOR}
 
@@ -512,6 +512,10 @@ struct ignis_query_ops {
     /* any: pretty-prints expr as Prometheus' format_query does into a malloc'd string
      * (caller frees); NULL with err on a parse error. */
     char *(*format)(void *instance, const char *expr, char *err, size_t errlen);
+    /* any (since ABI 1.1): the syntax tree of expr as the JSON /api/v1/parse_query
+     * answers with (Prometheus' shape), malloc'd (caller frees); NULL with err on a
+     * parse error. */
+    char *(*parse_json)(void *instance, const char *expr, char *err, size_t errlen);
 };
 
 /* ---- notifier ----------------------------------------------------------------- */
