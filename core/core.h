@@ -50,6 +50,7 @@ struct ig_core {
     char listen_bound[160];
     struct ig_selfmetrics *self;
     struct ig_scrape *scrape;
+    struct ig_httpc *httpc;     /* plugins' HTTP client (host http_fetch), made on first use */
 };
 
 /* Applies the command-line overrides to a freshly loaded config (and to the views of

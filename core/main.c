@@ -4,6 +4,7 @@
 #include "core/api.h"
 #include "core/core.h"
 #include "core/http.h"
+#include "core/httpc.h"
 #include "core/log.h"
 #include "core/scrape.h"
 #include "core/selfmetrics.h"
@@ -451,6 +452,10 @@ out:
     ig_scrape_free(core.scrape);
     core.scrape = NULL;
     ig_instances_destroy_all(&core);
+    if (core.httpc) {
+        ig_httpc_free(core.httpc);
+        core.httpc = NULL;
+    }
     if (core.http) {
         ig_http_free(core.http);
         core.http = NULL;
