@@ -383,6 +383,7 @@ int main(int argc, char **argv)
     }
     ig_info("main", "starting ignisd\tversion=%s config=%s", PACKAGE_VERSION,
             core.flags.config_file);
+    ig_core_set_config_dir(&core, core.flags.config_file);
     if (ig_core_read_config(&core, core.flags.config_file, &core.cfg, err, sizeof err) != 0) {
         ig_error("main", "cannot load config\tfile=%s err=\"%s\"", core.flags.config_file, err);
         goto out;

@@ -532,6 +532,11 @@ static void host_http_cancel(const struct ignis_host *h, struct ignis_http_call 
     call_unlink_free(c);
 }
 
+static const char *host_config_dir(const struct ignis_host *h)
+{
+    return inst_of(h)->core->config_dir;
+}
+
 static const struct ignis_host host_template = {
     .size = sizeof(struct ignis_host),
     .abi = {IGNIS_ABI_MAJOR, IGNIS_ABI_MINOR},
@@ -553,6 +558,7 @@ static const struct ignis_host host_template = {
     .instance_name = host_instance_name,
     .http_fetch = host_http_fetch,
     .http_cancel = host_http_cancel,
+    .config_dir = host_config_dir,
 };
 
 /* ---- instances ---------------------------------------------------------------- */

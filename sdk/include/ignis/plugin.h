@@ -231,6 +231,11 @@ struct ignis_host {
                                           size_t errlen);
     /* loop (since ABI 1.1): cancels a call in flight; its done is not called. */
     void (*http_cancel)(const struct ignis_host *h, struct ignis_http_call *c);
+
+    /* any (since ABI 1.1): the absolute directory of the configuration file in force;
+     * relative file names in the configuration are taken relative to it, as Prometheus
+     * does. "" when there is no configuration file. */
+    const char *(*config_dir)(const struct ignis_host *h);
 };
 
 /* Every ops table begins with these: size, then the instance life cycle.
