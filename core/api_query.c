@@ -36,24 +36,44 @@ static int64_t now_ms(void)
 static int64_t start_ms; /* process start, for runtimeinfo */
 
 
-/* Milliseconds as the API writes timestamps: seconds with up to 3 decimals. */
-static void json_ts(struct evbuffer *b, int64_t ms)
+/* Writes ms as the API writes timestamps (seconds with up to 3 decimals, trailing zeros
+ * dropped) at p, which has room for 24 bytes; returns the end. */
+static char *put_ts(char *p, int64_t ms)
 {
     int64_t s = ms / 1000, frac = ms % 1000;
     if (frac < 0) {
         frac += 1000;
         s--;
     }
-    if (frac == 0) {
-        evbuffer_add_printf(b, "%lld", (long long)s);
-        return;
+    uint64_t u = (uint64_t)s;
+    if (s < 0) {
+        *p++ = '-';
+        u = 0 - u;
     }
-    char f[8];
-    snprintf(f, sizeof f, "%03lld", (long long)frac);
-    size_t n = 3;
-    while (n > 0 && f[n - 1] == '0')
-        f[--n] = '\0';
-    evbuffer_add_printf(b, "%lld.%s", (long long)s, f);
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    while (n)
+        *p++ = tmp[--n];
+    if (frac) {
+        *p++ = '.';
+        *p++ = (char)('0' + frac / 100);
+        if (frac % 100) {
+            *p++ = (char)('0' + frac / 10 % 10);
+            if (frac % 10)
+                *p++ = (char)('0' + frac % 10);
+        }
+    }
+    return p;
+}
+
+static void json_ts(struct evbuffer *b, int64_t ms)
+{
+    char buf[24];
+    evbuffer_add(b, buf, (size_t)(put_ts(buf, ms) - buf));
 }
 
 /* A duration parameter: float seconds or a Prometheus duration. */
@@ -161,6 +181,91 @@ static void query_log(struct qjob *j, const struct ignis_query_result *r)
     evbuffer_free(b);
 }
 
+/* Output staged in a local buffer and moved into the evbuffer in large pieces: a matrix
+ * answer has millions of points, and an evbuffer call per token costs more than the
+ * formatting. */
+struct wbuf {
+    struct evbuffer *b;
+    size_t n;
+    char buf[32768];
+};
+
+#define WBUF_POINT 64 /* room one point's timestamp and punctuation need */
+
+static void wb_flush(struct wbuf *w)
+{
+    if (w->n)
+        evbuffer_add(w->b, w->buf, w->n);
+    w->n = 0;
+}
+
+static void wb_add(struct wbuf *w, const char *s, size_t n)
+{
+    if (w->n + n > sizeof w->buf) {
+        wb_flush(w);
+        if (n > sizeof w->buf) {
+            evbuffer_add(w->b, s, n);
+            return;
+        }
+    }
+    memcpy(w->buf + w->n, s, n);
+    w->n += n;
+}
+
+/* A sample value, quoted, as ig_json_value writes it. */
+static void wb_value(struct wbuf *w, double v)
+{
+    wb_flush(w);
+    ig_json_value(w->b, v);
+}
+
+/* The result array of a vector or matrix answer. */
+static void render_series(struct evbuffer *b, const struct ignis_query_result *r)
+{
+    struct wbuf *w = malloc(sizeof *w);
+    if (!w) {
+        evbuffer_add(b, "[]", 2); /* cannot happen in practice; keeps the JSON whole */
+        return;
+    }
+    w->b = b;
+    w->n = 0;
+    wb_add(w, "[", 1);
+    for (size_t i = 0; i < r->nseries; i++) {
+        const struct ignis_result_series *s = &r->series[i];
+        wb_add(w, i ? ",{\"metric\":" : "{\"metric\":", i ? 11 : 10);
+        wb_flush(w);
+        ig_json_labels(b, s->labels, s->nlabels);
+        if (r->type == IGNIS_VALUE_VECTOR) {
+            wb_add(w, ",\"value\":[", 10);
+            char *p = w->buf + w->n;
+            p = put_ts(p, s->npoints ? s->t[0] : r->t);
+            *p++ = ',';
+            w->n = (size_t)(p - w->buf);
+            wb_value(w, s->npoints ? s->v[0] : NAN);
+            wb_add(w, "]}", 2);
+            continue;
+        }
+        wb_add(w, ",\"values\":[", 11);
+        for (size_t k = 0; k < s->npoints; k++) {
+            if (w->n + WBUF_POINT > sizeof w->buf)
+                wb_flush(w);
+            char *p = w->buf + w->n;
+            if (k)
+                *p++ = ',';
+            *p++ = '[';
+            p = put_ts(p, s->t[k]);
+            *p++ = ',';
+            w->n = (size_t)(p - w->buf);
+            wb_value(w, s->v[k]);
+            wb_add(w, "]", 1);
+        }
+        wb_add(w, "]}", 2);
+    }
+    wb_add(w, "]", 1);
+    wb_flush(w);
+    free(w);
+}
+
 static void render(struct qjob *j)
 {
     const struct ignis_query_result *r = j->q ? j->qo->result(j->q) : NULL;
@@ -199,30 +304,7 @@ static void render(struct qjob *j)
             ig_json_cstr(b, r->string ? r->string : "");
         evbuffer_add(b, "]", 1);
     } else {
-        evbuffer_add(b, "[", 1);
-        for (size_t i = 0; i < r->nseries; i++) {
-            const struct ignis_result_series *s = &r->series[i];
-            evbuffer_add_printf(b, "%s{\"metric\":", i ? "," : "");
-            ig_json_labels(b, s->labels, s->nlabels);
-            if (r->type == IGNIS_VALUE_VECTOR) {
-                evbuffer_add_printf(b, ",\"value\":[");
-                json_ts(b, s->npoints ? s->t[0] : r->t);
-                evbuffer_add(b, ",", 1);
-                ig_json_value(b, s->npoints ? s->v[0] : NAN);
-                evbuffer_add(b, "]}", 2);
-            } else {
-                evbuffer_add_printf(b, ",\"values\":[");
-                for (size_t k = 0; k < s->npoints; k++) {
-                    evbuffer_add_printf(b, "%s[", k ? "," : "");
-                    json_ts(b, s->t[k]);
-                    evbuffer_add(b, ",", 1);
-                    ig_json_value(b, s->v[k]);
-                    evbuffer_add(b, "]", 1);
-                }
-                evbuffer_add(b, "]}", 2);
-            }
-        }
-        evbuffer_add(b, "]", 1);
+        render_series(b, r);
     }
     if (j->stats) {
         evbuffer_add_printf(b,

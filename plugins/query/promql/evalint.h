@@ -66,6 +66,8 @@ void val_free(struct ev *ev, struct pq_value *v);
 struct pq_series *val_add_series(struct ev *ev, struct pq_value *v, struct ignis_label *ls,
                                  size_t nls, bool drop_name);
 int series_push(struct ev *ev, struct pq_series *s, int64_t t, double v);
+/* Makes room for cap points in s (a hint: series_push grows it further when needed). */
+int series_reserve(struct ev *ev, struct pq_series *s, size_t cap);
 int val_scalar_alloc(struct ev *ev, struct pq_value *v);
 
 /* Labels (all strings and arrays from the query arena). */
