@@ -1,6 +1,6 @@
 /* core/api_query.c — the query side of the HTTP API: /api/v1/query, /api/v1/query_range,
- * /api/v1/format_query, /api/v1/query_exemplars and /api/v1/status/{buildinfo,
- * runtimeinfo,flags,config}, in Prometheus' JSON shapes and HTTP codes. Queries run on
+ * /api/v1/format_query, /api/v1/parse_query, /api/v1/query_exemplars and
+ * /api/v1/status/{buildinfo,runtimeinfo,flags,config}, in Prometheus' JSON shapes and HTTP codes. Queries run on
  * the query lane through the loaded query plugin's ops table; an optional query log
  * gets one JSON line per query. */
 #include <config.h>
@@ -462,7 +462,9 @@ static void h_query_range(void *arg, struct ignis_http_req *req)
     run_query(arg, req, true);
 }
 
-static void h_format_query(void *arg, struct ignis_http_req *req)
+/* /api/v1/format_query (the expression pretty-printed) and /api/v1/parse_query (its
+ * syntax tree as JSON); both parse only. */
+static void parse_reply(void *arg, struct ignis_http_req *req, bool tree)
 {
     const struct ignis_query_ops *qo;
     void *qi;
@@ -470,22 +472,42 @@ static void h_format_query(void *arg, struct ignis_http_req *req)
         ig_api_reply_error(req, "unavailable", "no query plugin loaded");
         return;
     }
+    if (tree && !IGNIS_HAS(qo, parse_json)) {
+        ig_api_reply_error(req, "unavailable", "the query plugin cannot show syntax trees");
+        return;
+    }
     const char *expr = ig_http_param(req, "query");
     char err[1024] = "";
-    char *out = expr ? qo->format(qi, expr, err, sizeof err) : NULL;
+    char *out = NULL;
+    if (expr)
+        out = tree ? qo->parse_json(qi, expr, err, sizeof err) : qo->format(qi, expr, err, sizeof err);
     if (!out) {
         char msg[1100];
-        snprintf(msg, sizeof msg, "invalid parameter \"query\": %s", err[0] ? err : "no expression found in input");
+        snprintf(msg, sizeof msg, "invalid parameter \"query\": %s",
+                 err[0] ? err : "no expression found in input");
         ig_api_reply_error(req, "bad_data", msg);
         return;
     }
     struct evbuffer *b = evbuffer_new();
     evbuffer_add_printf(b, "{\"status\":\"success\",\"data\":");
-    ig_json_cstr(b, out);
+    if (tree)
+        evbuffer_add(b, out, strlen(out));
+    else
+        ig_json_cstr(b, out);
     evbuffer_add(b, "}", 1);
     free(out);
     ig_http_reply(req, 200, JSON_CT, b);
     evbuffer_free(b);
+}
+
+static void h_format_query(void *arg, struct ignis_http_req *req)
+{
+    parse_reply(arg, req, false);
+}
+
+static void h_parse_query(void *arg, struct ignis_http_req *req)
+{
+    parse_reply(arg, req, true);
 }
 
 /* /api/v1/query_exemplars: exemplars of the series a selector picks in [start, end]. */
@@ -769,6 +791,7 @@ int ig_api_query_routes(struct ig_core *core, struct ig_http *http, char *err, s
         {GP, "/api/v1/query", h_query},
         {GP, "/api/v1/query_range", h_query_range},
         {GP, "/api/v1/format_query", h_format_query},
+        {GP, "/api/v1/parse_query", h_parse_query},
         {GP, "/api/v1/query_exemplars", h_query_exemplars},
         {IGNIS_HTTP_GET, "/api/v1/status/buildinfo", h_buildinfo},
         {IGNIS_HTTP_GET, "/api/v1/status/runtimeinfo", h_runtimeinfo},
