@@ -22,6 +22,8 @@
 
 #include <event2/buffer.h>
 
+#include <ignis/expose.h>
+
 #define JSON_CT "application/json"
 /* Prometheus' bound on points per series in a range query. */
 #define MAX_POINTS 11000
@@ -215,8 +217,13 @@ static void wb_add(struct wbuf *w, const char *s, size_t n)
 /* A sample value, quoted, as ig_json_value writes it. */
 static void wb_value(struct wbuf *w, double v)
 {
-    wb_flush(w);
-    ig_json_value(w->b, v);
+    if (w->n + IGNIS_FORMAT_FLOAT_F_SIZE + 2 > sizeof w->buf)
+        wb_flush(w);
+    char *p = w->buf + w->n;
+    *p++ = '"';
+    p += ignis_format_float(p, v, 'f');
+    *p++ = '"';
+    w->n = (size_t)(p - w->buf);
 }
 
 /* The result array of a vector or matrix answer. */
@@ -229,6 +236,25 @@ static void render_series(struct evbuffer *b, const struct ignis_query_result *r
     }
     w->b = b;
     w->n = 0;
+    /* The points of a matrix mostly share their timestamps (the steps): each is written
+     * once per position and copied after that. */
+    struct tscache {
+        int64_t ms;
+        char s[24];
+    } *tc = NULL;
+    size_t ntc = 0;
+    if (r->type == IGNIS_VALUE_MATRIX) {
+        for (size_t i = 0; i < r->nseries; i++)
+            if (r->series[i].npoints > ntc)
+                ntc = r->series[i].npoints;
+        if (ntc > MAX_POINTS + 1)
+            ntc = MAX_POINTS + 1;
+        tc = ntc ? malloc(ntc * sizeof *tc) : NULL;
+        for (size_t k = 0; tc && k < ntc; k++) {
+            tc[k].ms = INT64_MIN; /* no point is at INT64_MIN: ig_api_parse_time bounds */
+            tc[k].s[0] = '\0';
+        }
+    }
     wb_add(w, "[", 1);
     for (size_t i = 0; i < r->nseries; i++) {
         const struct ignis_result_series *s = &r->series[i];
@@ -253,7 +279,18 @@ static void render_series(struct evbuffer *b, const struct ignis_query_result *r
             if (k)
                 *p++ = ',';
             *p++ = '[';
-            p = put_ts(p, s->t[k]);
+            if (k < ntc && tc) {
+                struct tscache *c = &tc[k];
+                if (c->ms != s->t[k]) {
+                    c->ms = s->t[k];
+                    *put_ts(c->s, c->ms) = '\0';
+                }
+                size_t l = strlen(c->s);
+                memcpy(p, c->s, sizeof c->s);
+                p += l;
+            } else {
+                p = put_ts(p, s->t[k]);
+            }
             *p++ = ',';
             w->n = (size_t)(p - w->buf);
             wb_value(w, s->v[k]);
@@ -263,6 +300,7 @@ static void render_series(struct evbuffer *b, const struct ignis_query_result *r
     }
     wb_add(w, "]", 1);
     wb_flush(w);
+    free(tc);
     free(w);
 }
 
