@@ -1,6 +1,6 @@
 /* core/api_query.c — the query side of the HTTP API: /api/v1/query, /api/v1/query_range,
- * /api/v1/format_query, /api/v1/query_exemplars and /api/v1/status/{buildinfo,
- * runtimeinfo,flags,config}, in Prometheus' JSON shapes and HTTP codes. Queries run on
+ * /api/v1/format_query, /api/v1/parse_query, /api/v1/query_exemplars and
+ * /api/v1/status/{buildinfo,runtimeinfo,flags,config}, in Prometheus' JSON shapes and HTTP codes. Queries run on
  * the query lane through the loaded query plugin's ops table; an optional query log
  * gets one JSON line per query. */
 #include <config.h>
@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+
+#include <ignis/expose.h>
 
 #define JSON_CT "application/json"
 /* Prometheus' bound on points per series in a range query. */
@@ -215,8 +217,13 @@ static void wb_add(struct wbuf *w, const char *s, size_t n)
 /* A sample value, quoted, as ig_json_value writes it. */
 static void wb_value(struct wbuf *w, double v)
 {
-    wb_flush(w);
-    ig_json_value(w->b, v);
+    if (w->n + IGNIS_FORMAT_FLOAT_F_SIZE + 2 > sizeof w->buf)
+        wb_flush(w);
+    char *p = w->buf + w->n;
+    *p++ = '"';
+    p += ignis_format_float(p, v, 'f');
+    *p++ = '"';
+    w->n = (size_t)(p - w->buf);
 }
 
 /* The result array of a vector or matrix answer. */
@@ -229,6 +236,25 @@ static void render_series(struct evbuffer *b, const struct ignis_query_result *r
     }
     w->b = b;
     w->n = 0;
+    /* The points of a matrix mostly share their timestamps (the steps): each is written
+     * once per position and copied after that. */
+    struct tscache {
+        int64_t ms;
+        char s[24];
+    } *tc = NULL;
+    size_t ntc = 0;
+    if (r->type == IGNIS_VALUE_MATRIX) {
+        for (size_t i = 0; i < r->nseries; i++)
+            if (r->series[i].npoints > ntc)
+                ntc = r->series[i].npoints;
+        if (ntc > MAX_POINTS + 1)
+            ntc = MAX_POINTS + 1;
+        tc = ntc ? malloc(ntc * sizeof *tc) : NULL;
+        for (size_t k = 0; tc && k < ntc; k++) {
+            tc[k].ms = INT64_MIN; /* no point is at INT64_MIN: ig_api_parse_time bounds */
+            tc[k].s[0] = '\0';
+        }
+    }
     wb_add(w, "[", 1);
     for (size_t i = 0; i < r->nseries; i++) {
         const struct ignis_result_series *s = &r->series[i];
@@ -253,7 +279,18 @@ static void render_series(struct evbuffer *b, const struct ignis_query_result *r
             if (k)
                 *p++ = ',';
             *p++ = '[';
-            p = put_ts(p, s->t[k]);
+            if (k < ntc && tc) {
+                struct tscache *c = &tc[k];
+                if (c->ms != s->t[k]) {
+                    c->ms = s->t[k];
+                    *put_ts(c->s, c->ms) = '\0';
+                }
+                size_t l = strlen(c->s);
+                memcpy(p, c->s, sizeof c->s);
+                p += l;
+            } else {
+                p = put_ts(p, s->t[k]);
+            }
             *p++ = ',';
             w->n = (size_t)(p - w->buf);
             wb_value(w, s->v[k]);
@@ -263,6 +300,7 @@ static void render_series(struct evbuffer *b, const struct ignis_query_result *r
     }
     wb_add(w, "]", 1);
     wb_flush(w);
+    free(tc);
     free(w);
 }
 
@@ -462,7 +500,9 @@ static void h_query_range(void *arg, struct ignis_http_req *req)
     run_query(arg, req, true);
 }
 
-static void h_format_query(void *arg, struct ignis_http_req *req)
+/* /api/v1/format_query (the expression pretty-printed) and /api/v1/parse_query (its
+ * syntax tree as JSON); both parse only. */
+static void parse_reply(void *arg, struct ignis_http_req *req, bool tree)
 {
     const struct ignis_query_ops *qo;
     void *qi;
@@ -470,22 +510,42 @@ static void h_format_query(void *arg, struct ignis_http_req *req)
         ig_api_reply_error(req, "unavailable", "no query plugin loaded");
         return;
     }
+    if (tree && !IGNIS_HAS(qo, parse_json)) {
+        ig_api_reply_error(req, "unavailable", "the query plugin cannot show syntax trees");
+        return;
+    }
     const char *expr = ig_http_param(req, "query");
     char err[1024] = "";
-    char *out = expr ? qo->format(qi, expr, err, sizeof err) : NULL;
+    char *out = NULL;
+    if (expr)
+        out = tree ? qo->parse_json(qi, expr, err, sizeof err) : qo->format(qi, expr, err, sizeof err);
     if (!out) {
         char msg[1100];
-        snprintf(msg, sizeof msg, "invalid parameter \"query\": %s", err[0] ? err : "no expression found in input");
+        snprintf(msg, sizeof msg, "invalid parameter \"query\": %s",
+                 err[0] ? err : "no expression found in input");
         ig_api_reply_error(req, "bad_data", msg);
         return;
     }
     struct evbuffer *b = evbuffer_new();
     evbuffer_add_printf(b, "{\"status\":\"success\",\"data\":");
-    ig_json_cstr(b, out);
+    if (tree)
+        evbuffer_add(b, out, strlen(out));
+    else
+        ig_json_cstr(b, out);
     evbuffer_add(b, "}", 1);
     free(out);
     ig_http_reply(req, 200, JSON_CT, b);
     evbuffer_free(b);
+}
+
+static void h_format_query(void *arg, struct ignis_http_req *req)
+{
+    parse_reply(arg, req, false);
+}
+
+static void h_parse_query(void *arg, struct ignis_http_req *req)
+{
+    parse_reply(arg, req, true);
 }
 
 /* /api/v1/query_exemplars: exemplars of the series a selector picks in [start, end]. */
@@ -769,6 +829,7 @@ int ig_api_query_routes(struct ig_core *core, struct ig_http *http, char *err, s
         {GP, "/api/v1/query", h_query},
         {GP, "/api/v1/query_range", h_query_range},
         {GP, "/api/v1/format_query", h_format_query},
+        {GP, "/api/v1/parse_query", h_parse_query},
         {GP, "/api/v1/query_exemplars", h_query_exemplars},
         {IGNIS_HTTP_GET, "/api/v1/status/buildinfo", h_buildinfo},
         {IGNIS_HTTP_GET, "/api/v1/status/runtimeinfo", h_runtimeinfo},

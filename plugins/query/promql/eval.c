@@ -1828,7 +1828,7 @@ static int eval_agg(struct ev *ev, const struct pq_node *n, struct pq_value *out
                     goto out;
                 g->out1 = (size_t)(o - out->s) + 1;
             }
-            if (series_push(ev, o, ts, val) < 0)
+            if (series_push1(ev, o, ts, val) < 0)
                 goto out;
         }
     }

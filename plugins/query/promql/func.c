@@ -617,7 +617,7 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
                 if (!s || series_reserve(ev, s, room) < 0)
                     goto done;
             }
-            if (series_push(ev, s, ts, val) < 0)
+            if (series_push1(ev, s, ts, val) < 0)
                 goto done;
         }
     }
