@@ -1,6 +1,6 @@
 /* core/api_query.c — the query side of the HTTP API: /api/v1/query, /api/v1/query_range,
- * /api/v1/format_query, /api/v1/query_exemplars and /api/v1/status/{buildinfo,
- * runtimeinfo,flags,config}, in Prometheus' JSON shapes and HTTP codes. Queries run on
+ * /api/v1/format_query, /api/v1/parse_query, /api/v1/query_exemplars and
+ * /api/v1/status/{buildinfo,runtimeinfo,flags,config}, in Prometheus' JSON shapes and HTTP codes. Queries run on
  * the query lane through the loaded query plugin's ops table; an optional query log
  * gets one JSON line per query. */
 #include <config.h>
@@ -22,6 +22,8 @@
 
 #include <event2/buffer.h>
 
+#include <ignis/expose.h>
+
 #define JSON_CT "application/json"
 /* Prometheus' bound on points per series in a range query. */
 #define MAX_POINTS 11000
@@ -36,24 +38,44 @@ static int64_t now_ms(void)
 static int64_t start_ms; /* process start, for runtimeinfo */
 
 
-/* Milliseconds as the API writes timestamps: seconds with up to 3 decimals. */
-static void json_ts(struct evbuffer *b, int64_t ms)
+/* Writes ms as the API writes timestamps (seconds with up to 3 decimals, trailing zeros
+ * dropped) at p, which has room for 24 bytes; returns the end. */
+static char *put_ts(char *p, int64_t ms)
 {
     int64_t s = ms / 1000, frac = ms % 1000;
     if (frac < 0) {
         frac += 1000;
         s--;
     }
-    if (frac == 0) {
-        evbuffer_add_printf(b, "%lld", (long long)s);
-        return;
+    uint64_t u = (uint64_t)s;
+    if (s < 0) {
+        *p++ = '-';
+        u = 0 - u;
     }
-    char f[8];
-    snprintf(f, sizeof f, "%03lld", (long long)frac);
-    size_t n = 3;
-    while (n > 0 && f[n - 1] == '0')
-        f[--n] = '\0';
-    evbuffer_add_printf(b, "%lld.%s", (long long)s, f);
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    while (n)
+        *p++ = tmp[--n];
+    if (frac) {
+        *p++ = '.';
+        *p++ = (char)('0' + frac / 100);
+        if (frac % 100) {
+            *p++ = (char)('0' + frac / 10 % 10);
+            if (frac % 10)
+                *p++ = (char)('0' + frac % 10);
+        }
+    }
+    return p;
+}
+
+static void json_ts(struct evbuffer *b, int64_t ms)
+{
+    char buf[24];
+    evbuffer_add(b, buf, (size_t)(put_ts(buf, ms) - buf));
 }
 
 /* A duration parameter: float seconds or a Prometheus duration. */
@@ -161,6 +183,127 @@ static void query_log(struct qjob *j, const struct ignis_query_result *r)
     evbuffer_free(b);
 }
 
+/* Output staged in a local buffer and moved into the evbuffer in large pieces: a matrix
+ * answer has millions of points, and an evbuffer call per token costs more than the
+ * formatting. */
+struct wbuf {
+    struct evbuffer *b;
+    size_t n;
+    char buf[32768];
+};
+
+#define WBUF_POINT 64 /* room one point's timestamp and punctuation need */
+
+static void wb_flush(struct wbuf *w)
+{
+    if (w->n)
+        evbuffer_add(w->b, w->buf, w->n);
+    w->n = 0;
+}
+
+static void wb_add(struct wbuf *w, const char *s, size_t n)
+{
+    if (w->n + n > sizeof w->buf) {
+        wb_flush(w);
+        if (n > sizeof w->buf) {
+            evbuffer_add(w->b, s, n);
+            return;
+        }
+    }
+    memcpy(w->buf + w->n, s, n);
+    w->n += n;
+}
+
+/* A sample value, quoted, as ig_json_value writes it. */
+static void wb_value(struct wbuf *w, double v)
+{
+    if (w->n + IGNIS_FORMAT_FLOAT_F_SIZE + 2 > sizeof w->buf)
+        wb_flush(w);
+    char *p = w->buf + w->n;
+    *p++ = '"';
+    p += ignis_format_float(p, v, 'f');
+    *p++ = '"';
+    w->n = (size_t)(p - w->buf);
+}
+
+/* The result array of a vector or matrix answer. */
+static void render_series(struct evbuffer *b, const struct ignis_query_result *r)
+{
+    struct wbuf *w = malloc(sizeof *w);
+    if (!w) {
+        evbuffer_add(b, "[]", 2); /* cannot happen in practice; keeps the JSON whole */
+        return;
+    }
+    w->b = b;
+    w->n = 0;
+    /* The points of a matrix mostly share their timestamps (the steps): each is written
+     * once per position and copied after that. */
+    struct tscache {
+        int64_t ms;
+        char s[24];
+    } *tc = NULL;
+    size_t ntc = 0;
+    if (r->type == IGNIS_VALUE_MATRIX) {
+        for (size_t i = 0; i < r->nseries; i++)
+            if (r->series[i].npoints > ntc)
+                ntc = r->series[i].npoints;
+        if (ntc > MAX_POINTS + 1)
+            ntc = MAX_POINTS + 1;
+        tc = ntc ? malloc(ntc * sizeof *tc) : NULL;
+        for (size_t k = 0; tc && k < ntc; k++) {
+            tc[k].ms = INT64_MIN; /* no point is at INT64_MIN: ig_api_parse_time bounds */
+            tc[k].s[0] = '\0';
+        }
+    }
+    wb_add(w, "[", 1);
+    for (size_t i = 0; i < r->nseries; i++) {
+        const struct ignis_result_series *s = &r->series[i];
+        wb_add(w, i ? ",{\"metric\":" : "{\"metric\":", i ? 11 : 10);
+        wb_flush(w);
+        ig_json_labels(b, s->labels, s->nlabels);
+        if (r->type == IGNIS_VALUE_VECTOR) {
+            wb_add(w, ",\"value\":[", 10);
+            char *p = w->buf + w->n;
+            p = put_ts(p, s->npoints ? s->t[0] : r->t);
+            *p++ = ',';
+            w->n = (size_t)(p - w->buf);
+            wb_value(w, s->npoints ? s->v[0] : NAN);
+            wb_add(w, "]}", 2);
+            continue;
+        }
+        wb_add(w, ",\"values\":[", 11);
+        for (size_t k = 0; k < s->npoints; k++) {
+            if (w->n + WBUF_POINT > sizeof w->buf)
+                wb_flush(w);
+            char *p = w->buf + w->n;
+            if (k)
+                *p++ = ',';
+            *p++ = '[';
+            if (k < ntc && tc) {
+                struct tscache *c = &tc[k];
+                if (c->ms != s->t[k]) {
+                    c->ms = s->t[k];
+                    *put_ts(c->s, c->ms) = '\0';
+                }
+                size_t l = strlen(c->s);
+                memcpy(p, c->s, sizeof c->s);
+                p += l;
+            } else {
+                p = put_ts(p, s->t[k]);
+            }
+            *p++ = ',';
+            w->n = (size_t)(p - w->buf);
+            wb_value(w, s->v[k]);
+            wb_add(w, "]", 1);
+        }
+        wb_add(w, "]}", 2);
+    }
+    wb_add(w, "]", 1);
+    wb_flush(w);
+    free(tc);
+    free(w);
+}
+
 static void render(struct qjob *j)
 {
     const struct ignis_query_result *r = j->q ? j->qo->result(j->q) : NULL;
@@ -199,30 +342,7 @@ static void render(struct qjob *j)
             ig_json_cstr(b, r->string ? r->string : "");
         evbuffer_add(b, "]", 1);
     } else {
-        evbuffer_add(b, "[", 1);
-        for (size_t i = 0; i < r->nseries; i++) {
-            const struct ignis_result_series *s = &r->series[i];
-            evbuffer_add_printf(b, "%s{\"metric\":", i ? "," : "");
-            ig_json_labels(b, s->labels, s->nlabels);
-            if (r->type == IGNIS_VALUE_VECTOR) {
-                evbuffer_add_printf(b, ",\"value\":[");
-                json_ts(b, s->npoints ? s->t[0] : r->t);
-                evbuffer_add(b, ",", 1);
-                ig_json_value(b, s->npoints ? s->v[0] : NAN);
-                evbuffer_add(b, "]}", 2);
-            } else {
-                evbuffer_add_printf(b, ",\"values\":[");
-                for (size_t k = 0; k < s->npoints; k++) {
-                    evbuffer_add_printf(b, "%s[", k ? "," : "");
-                    json_ts(b, s->t[k]);
-                    evbuffer_add(b, ",", 1);
-                    ig_json_value(b, s->v[k]);
-                    evbuffer_add(b, "]", 1);
-                }
-                evbuffer_add(b, "]}", 2);
-            }
-        }
-        evbuffer_add(b, "]", 1);
+        render_series(b, r);
     }
     if (j->stats) {
         evbuffer_add_printf(b,
@@ -380,7 +500,9 @@ static void h_query_range(void *arg, struct ignis_http_req *req)
     run_query(arg, req, true);
 }
 
-static void h_format_query(void *arg, struct ignis_http_req *req)
+/* /api/v1/format_query (the expression pretty-printed) and /api/v1/parse_query (its
+ * syntax tree as JSON); both parse only. */
+static void parse_reply(void *arg, struct ignis_http_req *req, bool tree)
 {
     const struct ignis_query_ops *qo;
     void *qi;
@@ -388,22 +510,42 @@ static void h_format_query(void *arg, struct ignis_http_req *req)
         ig_api_reply_error(req, "unavailable", "no query plugin loaded");
         return;
     }
+    if (tree && !IGNIS_HAS(qo, parse_json)) {
+        ig_api_reply_error(req, "unavailable", "the query plugin cannot show syntax trees");
+        return;
+    }
     const char *expr = ig_http_param(req, "query");
     char err[1024] = "";
-    char *out = expr ? qo->format(qi, expr, err, sizeof err) : NULL;
+    char *out = NULL;
+    if (expr)
+        out = tree ? qo->parse_json(qi, expr, err, sizeof err) : qo->format(qi, expr, err, sizeof err);
     if (!out) {
         char msg[1100];
-        snprintf(msg, sizeof msg, "invalid parameter \"query\": %s", err[0] ? err : "no expression found in input");
+        snprintf(msg, sizeof msg, "invalid parameter \"query\": %s",
+                 err[0] ? err : "no expression found in input");
         ig_api_reply_error(req, "bad_data", msg);
         return;
     }
     struct evbuffer *b = evbuffer_new();
     evbuffer_add_printf(b, "{\"status\":\"success\",\"data\":");
-    ig_json_cstr(b, out);
+    if (tree)
+        evbuffer_add(b, out, strlen(out));
+    else
+        ig_json_cstr(b, out);
     evbuffer_add(b, "}", 1);
     free(out);
     ig_http_reply(req, 200, JSON_CT, b);
     evbuffer_free(b);
+}
+
+static void h_format_query(void *arg, struct ignis_http_req *req)
+{
+    parse_reply(arg, req, false);
+}
+
+static void h_parse_query(void *arg, struct ignis_http_req *req)
+{
+    parse_reply(arg, req, true);
 }
 
 /* /api/v1/query_exemplars: exemplars of the series a selector picks in [start, end]. */
@@ -687,6 +829,7 @@ int ig_api_query_routes(struct ig_core *core, struct ig_http *http, char *err, s
         {GP, "/api/v1/query", h_query},
         {GP, "/api/v1/query_range", h_query_range},
         {GP, "/api/v1/format_query", h_format_query},
+        {GP, "/api/v1/parse_query", h_parse_query},
         {GP, "/api/v1/query_exemplars", h_query_exemplars},
         {IGNIS_HTTP_GET, "/api/v1/status/buildinfo", h_buildinfo},
         {IGNIS_HTTP_GET, "/api/v1/status/runtimeinfo", h_runtimeinfo},

@@ -193,3 +193,36 @@ int ig_core_reload(struct ig_core *core, char *err, size_t errlen)
     ig_info("config", "completed loading of configuration file\tfile=%s", path);
     return 0;
 }
+
+void ig_core_set_config_dir(struct ig_core *core, const char *config_file)
+{
+    core->config_dir[0] = 0;
+    if (!config_file || !config_file[0])
+        return;
+    char dir[4096];
+    const char *slash = strrchr(config_file, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == config_file)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - config_file), config_file);
+    char *abs = realpath(dir, NULL);
+    if (abs) {
+        snprintf(core->config_dir, sizeof core->config_dir, "%s", abs);
+        free(abs);
+    }
+}
+
+char *ig_core_path(const struct ig_core *core, const char *path)
+{
+    if (!path)
+        return NULL;
+    if (path[0] == '/' || !core->config_dir[0])
+        return strdup(path);
+    size_t n = strlen(core->config_dir) + strlen(path) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", core->config_dir, path);
+    return p;
+}

@@ -50,7 +50,15 @@ struct ig_core {
     char listen_bound[160];
     struct ig_selfmetrics *self;
     struct ig_scrape *scrape;
+    struct ig_httpc *httpc;     /* plugins' HTTP client (host http_fetch), made on first use */
+    char config_dir[4096];      /* absolute directory of the config file ("" when unknown) */
 };
+
+/* Sets core->config_dir from the config file's path. */
+void ig_core_set_config_dir(struct ig_core *core, const char *config_file);
+/* path as the configuration means it: a relative one is taken relative to the config
+ * file's directory, as Prometheus does. malloc'd; NULL when path is NULL or on OOM. */
+char *ig_core_path(const struct ig_core *core, const char *path);
 
 /* Applies the command-line overrides to a freshly loaded config (and to the views of
  * the plugin instances whose schemas have the matching settings). Returns 0, or -1 with

@@ -1,6 +1,6 @@
-/* core/ignisctl_tsdb.c — `ignisctl tsdb list DIR`: the blocks of a data directory as
- * `promtool tsdb list` prints them, read from each block's meta.json (Prometheus' block
- * format, public) and the sizes of its files. */
+/* core/ignisctl_tsdb.c — `ignisctl tsdb`: the verb table, `list DIR` (the blocks of a data
+ * directory as `promtool tsdb list` prints them, read from each block's meta.json and the
+ * sizes of its files) and the helpers the other verbs' files share (ignisctl_tsdb.h). */
 #include <config.h>
 #include "core/ignisctl_tsdb.h"
 
@@ -11,16 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <jansson.h>
 
-struct block_row {
-    char ulid[64];
-    int64_t mint, maxt;
-    uint64_t samples, chunks, series, size;
-};
+#define block_row ig_ctl_block_row
 
-static uint64_t dir_size(const char *path)
+uint64_t ig_ctl_dir_size(const char *path)
 {
     DIR *d = opendir(path);
     if (!d)
@@ -35,14 +32,13 @@ static uint64_t dir_size(const char *path)
         struct stat st;
         if (lstat(p, &st) != 0)
             continue;
-        n += S_ISDIR(st.st_mode) ? dir_size(p) : (uint64_t)st.st_size;
+        n += S_ISDIR(st.st_mode) ? ig_ctl_dir_size(p) : (uint64_t)st.st_size;
     }
     closedir(d);
     return n;
 }
 
-/* A duration as Go's time.Duration prints it ("15.001s", "2h0m0s", "1ms"). */
-static void go_duration(int64_t ms, char *buf, size_t len)
+void ig_ctl_go_duration(int64_t ms, char *buf, size_t len)
 {
     if (ms == 0) {
         snprintf(buf, len, "0s");
@@ -80,23 +76,133 @@ static int cmp_rows(const void *a, const void *b)
     return strcmp(x->ulid, y->ulid);
 }
 
+/* Go's units.Base2Bytes text: each binary unit from the largest down with its count,
+ * then the bytes left ("34KiB753B", "1MiB", "0B"). */
+static void base2_bytes(uint64_t n, char *buf, size_t len)
+{
+    static const char *const unit[] = {"EiB", "PiB", "TiB", "GiB", "MiB", "KiB"};
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < 6; i++) {
+        uint64_t u = 1ull << (10 * (6 - i));
+        if (n >= u && o < len) {
+            o += (size_t)snprintf(buf + o, len - o, "%" PRIu64 "%s", n / u, unit[i]);
+            n %= u;
+        }
+    }
+    if ((n || o == 0) && o < len)
+        snprintf(buf + o, len - o, "%" PRIu64 "B", n);
+}
+
+/* Seconds of a ms timestamp as Go's time.Time.String prints them in UTC. */
+static void utc_time(int64_t ms, char *buf, size_t len)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm)) {
+        snprintf(buf, len, "%" PRId64, ms);
+        return;
+    }
+    strftime(buf, len, "%Y-%m-%d %H:%M:%S +0000 UTC", &tm);
+}
+
+int ig_ctl_print_blocks(FILE *f, const struct ig_ctl_block_row *rows, size_t n, bool header,
+                        bool human)
+{
+    static const char *const head[] = {"BLOCK ULID", "MIN TIME", "MAX TIME", "DURATION",
+                                       "NUM SAMPLES", "NUM CHUNKS", "NUM SERIES", "SIZE"};
+    size_t first = header ? 0 : 1;
+    char (*cells)[8][64] = calloc(n + 1, sizeof *cells);
+    if (!cells)
+        return -1;
+    size_t width[8] = {0};
+    for (int c = 0; c < 8; c++)
+        snprintf(cells[0][c], 64, "%s", head[c]);
+    for (size_t i = 0; i < n; i++) {
+        const struct block_row *r = &rows[i];
+        snprintf(cells[i + 1][0], 64, "%s", r->ulid);
+        if (human) {
+            utc_time(r->mint, cells[i + 1][1], 64);
+            utc_time(r->maxt, cells[i + 1][2], 64);
+            base2_bytes(r->size, cells[i + 1][7], 64);
+        } else {
+            snprintf(cells[i + 1][1], 64, "%" PRId64, r->mint);
+            snprintf(cells[i + 1][2], 64, "%" PRId64, r->maxt);
+            snprintf(cells[i + 1][7], 64, "%" PRIu64, r->size);
+        }
+        ig_ctl_go_duration(r->maxt - r->mint, cells[i + 1][3], 64);
+        snprintf(cells[i + 1][4], 64, "%" PRIu64, r->samples);
+        snprintf(cells[i + 1][5], 64, "%" PRIu64, r->chunks);
+        snprintf(cells[i + 1][6], 64, "%" PRIu64, r->series);
+    }
+    /* Columns as promtool's tabwriter pads them: the widest cell plus two spaces, and at
+     * least 13 columns. */
+    for (size_t i = first; i <= n; i++)
+        for (int c = 0; c < 8; c++)
+            if (strlen(cells[i][c]) > width[c])
+                width[c] = strlen(cells[i][c]);
+    for (size_t i = first; i <= n; i++) {
+        for (int c = 0; c < 7; c++)
+            fprintf(f, "%-*s", (int)(width[c] + 2 > 13 ? width[c] + 2 : 13), cells[i][c]);
+        fprintf(f, "%s\n", cells[i][7]);
+    }
+    free(cells);
+    return 0;
+}
+
+bool ig_ctl_is_help(const char *arg)
+{
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+bool ig_ctl_flag(int argc, char **argv, int *i, const char *name, const char **val)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0)
+        return false;
+    if (a[n] == '=') {
+        *val = a + n + 1;
+        return true;
+    }
+    if (a[n] != '\0')
+        return false;
+    *val = *i + 1 < argc ? argv[++*i] : NULL;
+    return true;
+}
+
 static void help_list(FILE *f)
 {
-    fprintf(f, "usage: ignisctl tsdb list DIR\n"
+    fprintf(f, "usage: ignisctl tsdb list [-r|--human-readable] DIR\n"
                "\n"
                "Lists the blocks of a data directory (Prometheus' or ignisd's) as\n"
                "`promtool tsdb list` does: ULID, time range, duration, samples, chunks, series,\n"
-               "size in bytes. Exit status: 0 listed, 1 unreadable, 2 usage error.\n");
+               "size in bytes (-r: dates and binary units).\n"
+               "Exit status: 0 listed, 1 unreadable, 2 usage error.\n");
 }
 
 static int run_list(int argc, char **argv)
 {
-    if (argc != 1 || argv[0][0] == '-') {
-        bool help = argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0);
-        help_list(help ? stdout : stderr);
-        return help ? 0 : 2;
+    const char *dir = NULL;
+    bool human = false;
+    for (int i = 0; i < argc; i++) {
+        if (ig_ctl_is_help(argv[i])) {
+            help_list(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "-r") == 0 || strcmp(argv[i], "--human-readable") == 0) {
+            human = true;
+        } else if (argv[i][0] == '-' || dir) {
+            fprintf(stderr, "ignisctl tsdb list: unexpected argument %s\n", argv[i]);
+            help_list(stderr);
+            return 2;
+        } else {
+            dir = argv[i];
+        }
     }
-    const char *dir = argv[0];
+    if (!dir) {
+        help_list(stderr);
+        return 2;
+    }
     DIR *d = opendir(dir);
     if (!d) {
         fprintf(stderr, "ignisctl tsdb list: %s: %s\n", dir, strerror(errno));
@@ -139,55 +245,39 @@ static int run_list(int argc, char **argv)
         r->chunks = (uint64_t)json_integer_value(json_object_get(s, "numChunks"));
         r->series = (uint64_t)json_integer_value(json_object_get(s, "numSeries"));
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        r->size = dir_size(path);
+        r->size = ig_ctl_dir_size(path);
         json_decref(m);
     }
     closedir(d);
     if (!rows)
         return 1;
     qsort(rows, n, sizeof *rows, cmp_rows);
-    /* Columns as promtool's tabwriter pads them: the widest cell plus two spaces, and at
-     * least 13 columns. */
-    static const char *const head[] = {"BLOCK ULID", "MIN TIME", "MAX TIME", "DURATION",
-                                       "NUM SAMPLES", "NUM CHUNKS", "NUM SERIES", "SIZE"};
-    char (*cells)[8][64] = calloc(n + 1, sizeof *cells);
-    if (!cells) {
-        free(rows);
-        return 1;
-    }
-    size_t width[8] = {0};
-    for (int c = 0; c < 8; c++)
-        snprintf(cells[0][c], 64, "%s", head[c]);
-    for (size_t i = 0; i < n; i++) {
-        struct block_row *r = &rows[i];
-        snprintf(cells[i + 1][0], 64, "%s", r->ulid);
-        snprintf(cells[i + 1][1], 64, "%" PRId64, r->mint);
-        snprintf(cells[i + 1][2], 64, "%" PRId64, r->maxt);
-        go_duration(r->maxt - r->mint, cells[i + 1][3], 64);
-        snprintf(cells[i + 1][4], 64, "%" PRIu64, r->samples);
-        snprintf(cells[i + 1][5], 64, "%" PRIu64, r->chunks);
-        snprintf(cells[i + 1][6], 64, "%" PRIu64, r->series);
-        snprintf(cells[i + 1][7], 64, "%" PRIu64, r->size);
-    }
-    for (size_t i = 0; i <= n; i++)
-        for (int c = 0; c < 8; c++)
-            if (strlen(cells[i][c]) > width[c])
-                width[c] = strlen(cells[i][c]);
-    for (size_t i = 0; i <= n; i++) {
-        for (int c = 0; c < 7; c++)
-            printf("%-*s", (int)(width[c] + 2 > 13 ? width[c] + 2 : 13), cells[i][c]);
-        printf("%s\n", cells[i][7]);
-    }
-    free(cells);
+    if (ig_ctl_print_blocks(stdout, rows, n, true, human) < 0)
+        rc = 1;
     free(rows);
     return rc;
 }
 
+static const struct {
+    const char *name, *summary;
+    int (*run)(int argc, char **argv);
+} tsdb_verbs[] = {
+    {"list", "list the blocks of a data directory", run_list},
+    {"analyze", "churn, label cardinality and chunk fullness of a block", ig_ctl_tsdb_analyze},
+    {"dump", "print every sample of the blocks and the head (WAL)", ig_ctl_tsdb_dump},
+    {"create-blocks-from", "backfill blocks from an OpenMetrics file (openmetrics FILE [DIR])",
+     ig_ctl_tsdb_create_blocks},
+};
+#define NVERBS (sizeof tsdb_verbs / sizeof tsdb_verbs[0])
+
 static void help_tsdb(FILE *f)
 {
-    fprintf(f, "usage: ignisctl tsdb COMMAND [args]\n\nCommands:\n"
-               "  list       list the blocks of a data directory\n"
-               "\n'ignisctl tsdb COMMAND --help' tells more.\n");
+    fprintf(f, "usage: ignisctl tsdb COMMAND [args]\n\nCommands:\n");
+    for (size_t i = 0; i < NVERBS; i++)
+        fprintf(f, "  %-19s %s\n", tsdb_verbs[i].name, tsdb_verbs[i].summary);
+    fprintf(f, "\nThey read and write Prometheus' on-disk format and print what promtool 2.42's\n"
+               "verbs of the same names print. 'ignisctl tsdb COMMAND --help' tells more.\n"
+               "Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
 int ig_ctl_tsdb(int argc, char **argv)
@@ -196,13 +286,13 @@ int ig_ctl_tsdb(int argc, char **argv)
         help_tsdb(stderr);
         return 2;
     }
-    if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
-        strcmp(argv[0], "help") == 0) {
+    if (ig_ctl_is_help(argv[0]) || strcmp(argv[0], "help") == 0) {
         help_tsdb(stdout);
         return 0;
     }
-    if (strcmp(argv[0], "list") == 0)
-        return run_list(argc - 1, argv + 1);
+    for (size_t i = 0; i < NVERBS; i++)
+        if (strcmp(argv[0], tsdb_verbs[i].name) == 0)
+            return tsdb_verbs[i].run(argc - 1, argv + 1);
     fprintf(stderr, "ignisctl tsdb: unknown command \"%s\"\n", argv[0]);
     help_tsdb(stderr);
     return 2;

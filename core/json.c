@@ -10,6 +10,8 @@
 
 #include <event2/buffer.h>
 
+#include <ignis/expose.h>
+
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is invalid. */
 static size_t utf8_len(const unsigned char *s, size_t n)
 {
@@ -107,48 +109,14 @@ void ig_json_cstr(struct evbuffer *b, const char *s)
 
 void ig_json_value(struct evbuffer *b, double v)
 {
-    if (isnan(v)) {
-        evbuffer_add(b, "\"NaN\"", 5);
-        return;
-    }
-    if (isinf(v)) {
-        evbuffer_add(b, v > 0 ? "\"+Inf\"" : "\"-Inf\"", 6);
-        return;
-    }
-    /* Shortest representation that round-trips, in plain decimal notation (Go's 'f'
-     * format with precision -1): find the fewest significant digits, then print with as
-     * many decimals as the exponent requires. Most values either need 15..17 digits or
-     * very few, so 15 is tried first: a hit there searches upwards from 1 (short values
-     * stop early), a miss goes on to 16 and 17. */
-    char tmp[64];
-    int prec;
-    snprintf(tmp, sizeof tmp, "%.14e", v);
-    if (strtod(tmp, NULL) == v) {
-        for (prec = 1; prec < 15; prec++) {
-            snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
-            if (strtod(tmp, NULL) == v)
-                break;
-        }
-        if (prec == 15)
-            snprintf(tmp, sizeof tmp, "%.14e", v);
-    } else {
-        prec = 16;
-        snprintf(tmp, sizeof tmp, "%.15e", v);
-        if (strtod(tmp, NULL) != v) {
-            prec = 17;
-            snprintf(tmp, sizeof tmp, "%.16e", v);
-        }
-    }
-    int exp10 = 0;
-    const char *e = strchr(tmp, 'e');
-    if (e)
-        exp10 = atoi(e + 1);
-    int decimals = prec - 1 - exp10;
-    if (decimals < 0)
-        decimals = 0;
-    char out[400];
-    int n = snprintf(out, sizeof out, "\"%.*f\"", decimals, v);
-    evbuffer_add(b, out, (size_t)n);
+    /* Go's strconv.FormatFloat(v, 'f', -1, 64) in quotes, as Prometheus writes sample
+     * values: the shortest decimal that reads back as v, never in exponent form; "NaN",
+     * "+Inf" and "-Inf" as they are */
+    char out[IGNIS_FORMAT_FLOAT_F_SIZE + 2];
+    out[0] = '"';
+    size_t n = ignis_format_float(out + 1, v, 'f');
+    out[n + 1] = '"';
+    evbuffer_add(b, out, n + 2);
 }
 
 void ig_json_number(struct evbuffer *b, double v)

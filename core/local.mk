@@ -15,6 +15,7 @@ bin_PROGRAMS += core/ignisd core/ignisctl
 core_ignisd_SOURCES = core/main.c
 core_ignisd_CFLAGS = $(core_libigcore_la_CFLAGS)
 core_ignisd_LDADD = core/libigcore.la
-core_ignisctl_SOURCES = core/ignisctl.c core/ignisctl_tsdb.c core/ignisctl_tsdb.h
+core_ignisctl_SOURCES = core/ignisctl.c core/ignisctl_tsdb.c core/ignisctl_tsdb.h \
+	core/ignisctl_tsdb_dump.c core/ignisctl_tsdb_analyze.c core/ignisctl_tsdb_backfill.c
 core_ignisctl_CFLAGS = $(core_libigcore_la_CFLAGS) $(JANSSON_CFLAGS)
-core_ignisctl_LDADD = core/libigcore.la $(JANSSON_LIBS)
+core_ignisctl_LDADD = core/libigcore.la plugins/storage/tsdb/libtsdb.la $(JANSSON_LIBS) $(M_LIBS)

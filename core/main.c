@@ -4,6 +4,7 @@
 #include "core/api.h"
 #include "core/core.h"
 #include "core/http.h"
+#include "core/httpc.h"
 #include "core/log.h"
 #include "core/scrape.h"
 #include "core/selfmetrics.h"
@@ -382,6 +383,7 @@ int main(int argc, char **argv)
     }
     ig_info("main", "starting ignisd\tversion=%s config=%s", PACKAGE_VERSION,
             core.flags.config_file);
+    ig_core_set_config_dir(&core, core.flags.config_file);
     if (ig_core_read_config(&core, core.flags.config_file, &core.cfg, err, sizeof err) != 0) {
         ig_error("main", "cannot load config\tfile=%s err=\"%s\"", core.flags.config_file, err);
         goto out;
@@ -451,6 +453,10 @@ out:
     ig_scrape_free(core.scrape);
     core.scrape = NULL;
     ig_instances_destroy_all(&core);
+    if (core.httpc) {
+        ig_httpc_free(core.httpc);
+        core.httpc = NULL;
+    }
     if (core.http) {
         ig_http_free(core.http);
         core.http = NULL;

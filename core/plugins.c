@@ -5,6 +5,7 @@
 #include "core/plugins.h"
 #include "core/core.h"
 #include "core/http.h"
+#include "core/httpc.h"
 #include "core/log.h"
 #include "core/workers.h"
 
@@ -400,6 +401,142 @@ static const char *host_instance_name(const struct ignis_host *h)
     return inst_of(h)->name;
 }
 
+/* A plugin's HTTP call: the core client's transfer, the copied request body and the
+ * response buffer, linked into its instance's list so destroy can cancel it. */
+struct ignis_http_call {
+    struct ig_instance *in;
+    struct ig_httpc_xfer *xfer;
+    ignis_http_done done;
+    void *arg;
+    char *body;
+    struct ig_buf out;
+    bool in_done; /* a cancel from inside done is a no-op: the call ends after it */
+    struct ignis_http_call *prev, *next;
+};
+
+#define HOST_HTTP_TIMEOUT_MS 30000
+#define HOST_HTTP_MAX_BODY (64u << 20)
+
+static void call_unlink_free(struct ignis_http_call *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->in->calls = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    free(c->body);
+    ig_buf_free(&c->out);
+    free(c);
+}
+
+static void call_done(void *arg, const struct ig_httpc_result *r)
+{
+    struct ignis_http_call *c = arg;
+    /* the body must be NUL-terminated for the plugin */
+    bool room = ig_buf_reserve(&c->out, 1) == 0;
+    if (room)
+        c->out.data[c->out.len] = 0;
+    struct ignis_http_response resp = {
+        .status = r->status,
+        .error = room ? r->error : "out of memory",
+        .content_type = r->content_type ? r->content_type : "",
+        .body = room ? c->out.data : "",
+        .body_len = room ? c->out.len : 0,
+        .body_too_large = r->body_too_large,
+        .seconds = r->seconds,
+    };
+    c->xfer = NULL;
+    c->in_done = true;
+    c->done(c->arg, &resp);
+    call_unlink_free(c);
+}
+
+static struct ignis_http_call *host_http_fetch(const struct ignis_host *h,
+                                               const struct ignis_http_request *req,
+                                               ignis_http_done done, void *arg, char *err,
+                                               size_t errlen)
+{
+    struct ig_instance *in = inst_of(h);
+    struct ig_core *core = in->core;
+    if (!req || !req->url || !done || req->size < offsetof(struct ignis_http_request, proxy_url) +
+                                                       sizeof req->proxy_url) {
+        snprintf(err, errlen, "http_fetch: no URL, no callback or a short request struct");
+        return NULL;
+    }
+    if (!core->httpc) {
+        core->httpc = ig_httpc_new(core->base, err, errlen);
+        if (!core->httpc)
+            return NULL;
+    }
+    struct ignis_http_call *c = calloc(1, sizeof *c);
+    struct ig_httpc_header *hs = req->nheaders ? calloc(req->nheaders, sizeof *hs) : NULL;
+    if (!c || (req->nheaders && !hs) || (req->body && !(c->body = malloc(req->body_len + 1)))) {
+        free(hs);
+        if (c)
+            free(c->body);
+        free(c);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (req->body)
+        memcpy(c->body, req->body, req->body_len);
+    for (size_t i = 0; i < req->nheaders; i++)
+        hs[i] = (struct ig_httpc_header){req->headers[i].name, req->headers[i].value};
+    struct ig_httpc_req r = {
+        .url = req->url,
+        .method = req->method,
+        .headers = hs,
+        .nheaders = req->nheaders,
+        .body = c->body,
+        .body_len = req->body ? req->body_len : 0,
+        .timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : HOST_HTTP_TIMEOUT_MS,
+        .max_body = req->max_body ? req->max_body : HOST_HTTP_MAX_BODY,
+        .accept_gzip = req->accept_gzip,
+        .basic_user = req->basic_user,
+        .basic_password = req->basic_password,
+        .authorization = req->authorization,
+        .ca_file = req->ca_file,
+        .cert_file = req->cert_file,
+        .key_file = req->key_file,
+        .server_name = req->server_name,
+        .insecure_skip_verify = req->insecure_skip_verify,
+        .proxy_url = req->proxy_url,
+        .out = &c->out,
+    };
+    c->in = in;
+    c->done = done;
+    c->arg = arg;
+    c->xfer = ig_httpc_start(core->httpc, &r, call_done, c, err, errlen);
+    free(hs);
+    if (!c->xfer) {
+        free(c->body);
+        ig_buf_free(&c->out);
+        free(c);
+        return NULL;
+    }
+    c->next = in->calls;
+    if (in->calls)
+        in->calls->prev = c;
+    in->calls = c;
+    return c;
+}
+
+static void host_http_cancel(const struct ignis_host *h, struct ignis_http_call *c)
+{
+    (void)h;
+    if (!c || c->in_done)
+        return;
+    if (c->xfer)
+        ig_httpc_cancel(c->xfer);
+    call_unlink_free(c);
+}
+
+static const char *host_config_dir(const struct ignis_host *h)
+{
+    return inst_of(h)->core->config_dir;
+}
+
 static const struct ignis_host host_template = {
     .size = sizeof(struct ignis_host),
     .abi = {IGNIS_ABI_MAJOR, IGNIS_ABI_MINOR},
@@ -419,6 +556,9 @@ static const struct ignis_host host_template = {
     .lookup = host_lookup,
     .set_ready = host_set_ready,
     .instance_name = host_instance_name,
+    .http_fetch = host_http_fetch,
+    .http_cancel = host_http_cancel,
+    .config_dir = host_config_dir,
 };
 
 /* ---- instances ---------------------------------------------------------------- */
@@ -491,6 +631,8 @@ static void instance_free(struct ig_core *core, struct ig_instance *in)
         dso->stop(in->inst);
     }
     ops_of(in)->destroy(in->inst);
+    while (in->calls)
+        host_http_cancel(&in->host, in->calls);
     ig_http_remove_owner(core->http, in);
     if (!in->ready)
         atomic_fetch_sub(&core->not_ready, 1);

@@ -54,6 +54,7 @@ struct ig_instance {
     void *inst;
     bool ready;
     bool started;   /* services and discovery: start() succeeded (stop before destroy) */
+    struct ignis_http_call *calls; /* http_fetch calls in flight (canceled at destroy) */
     struct ig_instance *next;
 };
 

@@ -809,9 +809,12 @@ static void pool_free(struct pool *p)
 }
 
 /* Reads a secret file's first line (trimmed), as Prometheus' *_file settings. */
-static char *read_secret(const char *path)
+/* A secret from a file (relative names are relative to the config file's directory). */
+static char *read_secret(const struct ig_core *core, const char *name)
 {
-    FILE *f = fopen(path, "r");
+    char *path = ig_core_path(core, name);
+    FILE *f = path ? fopen(path, "r") : NULL;
+    free(path);
     if (!f)
         return NULL;
     char buf[4096];
@@ -863,15 +866,16 @@ static struct pool *pool_from_config(struct ig_scrape *m, const struct ig_config
     if (ba) {
         p->basic_user = xstrdup(opt_str(ba, "username"));
         if (opt_str(ba, "password_file"))
-            p->basic_password = read_secret(opt_str(ba, "password_file"));
+            p->basic_password = read_secret(m->core, opt_str(ba, "password_file"));
         else
             p->basic_password = xstrdup(opt_str(ba, "password"));
     }
     const struct ignis_config *au = ignis_config_is_set(sc, "authorization")
                                         ? ignis_config_group(sc, "authorization") : NULL;
     if (au) {
-        char *cred = opt_str(au, "credentials_file") ? read_secret(opt_str(au, "credentials_file"))
-                                                     : xstrdup(opt_str(au, "credentials"));
+        char *cred = opt_str(au, "credentials_file")
+                         ? read_secret(m->core, opt_str(au, "credentials_file"))
+                         : xstrdup(opt_str(au, "credentials"));
         const char *type = ignis_config_string(au, "type");
         if (cred) {
             size_t n = strlen(type) + strlen(cred) + 2;
@@ -882,9 +886,9 @@ static struct pool *pool_from_config(struct ig_scrape *m, const struct ig_config
         }
     }
     const struct ignis_config *tls = ignis_config_group(sc, "tls_config");
-    p->ca_file = xstrdup(opt_str(tls, "ca_file"));
-    p->cert_file = xstrdup(opt_str(tls, "cert_file"));
-    p->key_file = xstrdup(opt_str(tls, "key_file"));
+    p->ca_file = ig_core_path(m->core, opt_str(tls, "ca_file"));
+    p->cert_file = ig_core_path(m->core, opt_str(tls, "cert_file"));
+    p->key_file = ig_core_path(m->core, opt_str(tls, "key_file"));
     p->server_name = xstrdup(opt_str(tls, "server_name"));
     p->insecure = ignis_config_bool(tls, "insecure_skip_verify");
     p->proxy_url = xstrdup(opt_str(sc, "proxy_url"));

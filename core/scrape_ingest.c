@@ -41,92 +41,134 @@ static uint64_t raw_hash(const char *s, size_t n)
     return h ? h : 1;
 }
 
-static struct cache_entry *cache_find(struct scrape_cache *c, uint64_t h, const char *raw,
-                                      size_t len)
+static void index_put(struct scrape_cache *c, uint64_t h, uint32_t idx)
 {
-    if (!c->cap)
-        return NULL;
-    size_t mask = c->cap - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-        struct cache_entry *e = &c->slots[i];
-        if (!e->hash)
-            return NULL;
-        if (e->hash == h && e->raw_len == len && memcmp(e->raw, raw, len) == 0)
-            return e;
-    }
+    size_t mask = c->icap - 1, i = h & mask;
+    while (c->index[i])
+        i = (i + 1) & mask;
+    c->index[i] = idx + 1;
 }
 
-static int cache_grow(struct scrape_cache *c)
+static int index_rebuild(struct scrape_cache *c, size_t icap)
 {
-    size_t cap = c->cap ? c->cap * 2 : 256;
-    struct cache_entry *s = calloc(cap, sizeof *s);
-    if (!s)
+    uint32_t *x = calloc(icap, sizeof *x);
+    if (!x)
         return -1;
-    for (size_t i = 0; i < c->cap; i++) {
-        struct cache_entry *e = &c->slots[i];
-        if (!e->hash)
-            continue;
-        size_t j = e->hash & (cap - 1);
-        while (s[j].hash)
-            j = (j + 1) & (cap - 1);
-        s[j] = *e;
-    }
-    free(c->slots);
-    c->slots = s;
-    c->cap = cap;
+    free(c->index);
+    c->index = x;
+    c->icap = icap;
+    for (size_t i = 0; i < c->n; i++)
+        index_put(c, c->ents[i].hash, (uint32_t)i);
     return 0;
 }
 
+static bool entry_is(const struct scrape_cache *c, const struct cache_entry *e, const char *raw,
+                     size_t len)
+{
+    return e->raw_len == len && memcmp(c->arena + e->raw_off, raw, len) == 0;
+}
+
+/* The entry of raw: the predicted one when it matches (no hashing), else through the
+ * index. *h receives the hash when it was computed (0 otherwise). */
+static struct cache_entry *cache_find(struct scrape_cache *c, const char *raw, size_t len,
+                                      uint64_t *h)
+{
+    *h = 0;
+    if (c->next < c->n && entry_is(c, &c->ents[c->next], raw, len))
+        return &c->ents[c->next++];
+    if (!c->n)
+        return NULL;
+    *h = raw_hash(raw, len);
+    size_t mask = c->icap - 1;
+    for (size_t i = *h & mask;; i = (i + 1) & mask) {
+        uint32_t x = c->index[i];
+        if (!x)
+            return NULL;
+        struct cache_entry *e = &c->ents[x - 1];
+        if (e->hash == *h && entry_is(c, e, raw, len)) {
+            c->next = x;
+            return e;
+        }
+    }
+}
+
+/* Adds raw (hash h, or 0: not computed yet). Invalidates entry pointers. */
 static struct cache_entry *cache_add(struct scrape_cache *c, uint64_t h, const char *raw,
                                      size_t len)
 {
-    if ((c->len + 1) * 4 > c->cap * 3 && cache_grow(c) != 0)
+    if (!h)
+        h = raw_hash(raw, len);
+    if (c->n >= UINT32_MAX - 1 || c->arena_len + len > UINT32_MAX)
         return NULL;
-    char *copy = malloc(len ? len : 1);
-    if (!copy)
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        struct cache_entry *e = realloc(c->ents, cap * sizeof *e);
+        if (!e)
+            return NULL;
+        c->ents = e;
+        c->cap = cap;
+    }
+    if (c->arena_len + len > c->arena_cap) {
+        size_t cap = c->arena_cap ? c->arena_cap : 16384;
+        while (cap < c->arena_len + len)
+            cap *= 2;
+        char *a = realloc(c->arena, cap);
+        if (!a)
+            return NULL;
+        c->arena = a;
+        c->arena_cap = cap;
+    }
+    if ((c->n + 1) * 4 > c->icap * 3 && index_rebuild(c, c->icap ? c->icap * 2 : 512) != 0)
         return NULL;
-    memcpy(copy, raw, len);
-    size_t mask = c->cap - 1, i = h & mask;
-    while (c->slots[i].hash)
-        i = (i + 1) & mask;
-    struct cache_entry *e = &c->slots[i];
+    struct cache_entry *e = &c->ents[c->n];
     memset(e, 0, sizeof *e);
     e->hash = h;
-    e->raw = copy;
+    e->raw_off = (uint32_t)c->arena_len;
     e->raw_len = (uint32_t)len;
     e->fresh = 1;
-    c->len++;
+    memcpy(c->arena + c->arena_len, raw, len);
+    c->arena_len += len;
+    index_put(c, h, (uint32_t)c->n);
+    c->n++;
+    c->next = c->n;
     return e;
 }
 
-/* Removes the entry at slot i, shifting later entries of its probe run back. */
-static void cache_remove_at(struct scrape_cache *c, size_t i)
+/* Keeps only the entries seen by iteration iter, in their order, with their bytes
+ * packed, and rebuilds the index. */
+static void cache_keep_seen(struct scrape_cache *c, uint32_t iter)
 {
-    size_t mask = c->cap - 1;
-    free(c->slots[i].raw);
-    c->slots[i].raw = NULL;
-    c->slots[i].hash = 0;
-    c->len--;
-    for (size_t j = (i + 1) & mask; c->slots[j].hash; j = (j + 1) & mask) {
-        size_t home = c->slots[j].hash & mask;
-        /* Move j back into the hole at i when its home is not in (i, j]. */
-        bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-        if (!between) {
-            c->slots[i] = c->slots[j];
-            c->slots[j].hash = 0;
-            c->slots[j].raw = NULL;
-            i = j;
-        }
+    size_t k = 0, off = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        struct cache_entry e = c->ents[i];
+        if (e.iter != iter)
+            continue;
+        memmove(c->arena + off, c->arena + e.raw_off, e.raw_len);
+        e.raw_off = (uint32_t)off;
+        off += e.raw_len;
+        c->ents[k++] = e;
+    }
+    if (k == c->n)
+        return;
+    c->n = k;
+    c->arena_len = off;
+    size_t icap = 512;
+    while (k * 4 > icap * 3)
+        icap *= 2;
+    if (index_rebuild(c, icap) != 0) {
+        /* no memory for a new index: keep the old size (it holds k entries) */
+        memset(c->index, 0, c->icap * sizeof *c->index);
+        for (size_t i = 0; i < c->n; i++)
+            index_put(c, c->ents[i].hash, (uint32_t)i);
     }
 }
 
 void ig_scrape_cache_free(struct scrape_cache *c)
 {
-    for (size_t i = 0; i < c->cap; i++)
-        free(c->slots[i].raw);
-    free(c->slots);
-    c->slots = NULL;
-    c->cap = c->len = 0;
+    free(c->ents);
+    free(c->index);
+    free(c->arena);
+    memset(c, 0, sizeof *c);
 }
 
 /* ---- per-thread scratch --------------------------------------------------------- */
@@ -511,10 +553,8 @@ static void mark_unseen_stale(struct target *t, struct ignis_appender *a, int64_
     struct scrape_cache *c = &t->cache;
     double stale = stale_nan();
     /* First the markers (refs stay valid), then the removals. */
-    for (size_t i = 0; i < c->cap; i++) {
-        struct cache_entry *e = &c->slots[i];
-        if (!e->hash)
-            continue;
+    for (size_t i = 0; i < c->n; i++) {
+        struct cache_entry *e = &c->ents[i];
         if (e->iter == t->iter) {
             e->fresh = 0; /* kept by a completed scrape */
             continue;
@@ -529,13 +569,8 @@ static void mark_unseen_stale(struct target *t, struct ignis_appender *a, int64_
             flush(m, a, b, failed);
     }
     flush(m, a, b, failed);
-    for (size_t i = 0; i < c->cap;) {
-        if (c->slots[i].hash && c->slots[i].iter != t->iter) {
-            cache_remove_at(c, i); /* the slot now holds a shifted entry: look again */
-            continue;
-        }
-        i++;
-    }
+    cache_keep_seen(c, t->iter);
+    c->next = 0;
 }
 
 void ig_scrape_ingest_work(void *arg)
@@ -556,6 +591,7 @@ void ig_scrape_ingest_work(void *arg)
     t->iter++;
     if (t->iter == 0)
         t->iter = 1;
+    t->cache.next = 0;
     uint64_t failed = 0;
     struct ignis_appender *a = m->st->appender(m->st_inst);
     if (!a) {
@@ -628,8 +664,8 @@ void ig_scrape_ingest_work(void *arg)
                 sts = ets;
                 explicit_ts = true;
             }
-            uint64_t h = raw_hash(raw, rawlen);
-            struct cache_entry *e = cache_find(&t->cache, h, raw, rawlen);
+            uint64_t h;
+            struct cache_entry *e = cache_find(&t->cache, raw, rawlen, &h);
             if (e && e->iter == t->iter) {
                 /* The same series twice in one scrape: Prometheus counts it as a
                  * duplicate; the storage would refuse it too. */
@@ -657,6 +693,9 @@ void ig_scrape_ingest_work(void *arg)
                 append_exemplar(t, a, &tp, e->ref);
                 continue;
             }
+            /* appends stay in exposition order, and a batch must not hold entry
+             * pointers across cache_add (it may move the entries) */
+            flush(m, a, b, &failed);
             if (!e) {
                 e = cache_add(&t->cache, h, raw, rawlen);
                 if (!e) {
@@ -667,7 +706,6 @@ void ig_scrape_ingest_work(void *arg)
             }
             e->iter = t->iter;
             e->explicit_ts = explicit_ts;
-            flush(m, a, b, &failed); /* keep appends in exposition order */
             int rc = slow_path(t, a, &tp, e, sts, v);
             if (rc == -1) {
                 ok = false;

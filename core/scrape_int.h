@@ -21,9 +21,9 @@ struct ignis_timer;
 /* A scrape cache entry: the raw bytes of a series line's name-and-labels part and what
  * they became (a storage ref, or "dropped by metric relabeling"). */
 struct cache_entry {
-    uint64_t hash;      /* of raw; 0 marks an empty slot */
+    uint64_t hash;      /* of the raw bytes */
     uint64_t ref;
-    char *raw;
+    uint32_t raw_off;   /* the raw bytes: arena[raw_off .. raw_off + raw_len) */
     uint32_t raw_len;
     uint32_t iter;      /* last scrape iteration that saw it */
     uint8_t dropped;    /* metric relabeling dropped it */
@@ -31,9 +31,18 @@ struct cache_entry {
     uint8_t fresh;      /* added by the scrape in progress: no stale marker if it fails */
 };
 
+/* The cache keeps its entries, and their raw bytes, in the order the target exposed
+ * them, so a steady-state scrape walks both sequentially: each line is first compared
+ * with the entry after the previous line's (`next`), and only a miss hashes the line
+ * and probes the index. Entries a scrape did not see are compacted away after it. */
 struct scrape_cache {
-    struct cache_entry *slots; /* open addressing, linear probing, power of two */
-    size_t cap, len;
+    struct cache_entry *ents; /* dense, in exposition order */
+    size_t n, cap;
+    uint32_t *index;          /* open addressing on hash: entry number + 1, 0 empty */
+    size_t icap;              /* power of two */
+    char *arena;              /* raw bytes of the entries, in entry order */
+    size_t arena_len, arena_cap;
+    size_t next;              /* the entry expected for the next line */
 };
 
 struct meta_entry {

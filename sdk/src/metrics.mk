@@ -3,14 +3,15 @@
 # unit tests, golden expositions, promtool check and benchmark.
 sdk_libignis_la_SOURCES += sdk/src/metrics.c sdk/src/metrics_summary.c \
 	sdk/src/metrics_utf8.c sdk/src/metrics_process.c sdk/src/metrics_int.h \
-	sdk/src/expose.c sdk/src/expose_float.c sdk/src/expose_negotiate.c \
+	sdk/src/expose.c sdk/src/expose_float.c sdk/src/float_shortest.c \
+	sdk/src/expose_negotiate.c \
 	sdk/src/expose_http.c
 pkginclude_HEADERS += sdk/include/ignis/expose.h
 
 # unit tests (cmocka; also run under valgrind)
 IG_METRICS_TESTS = tests/unit/sdk/test_metrics tests/unit/sdk/test_metrics_summary \
 	tests/unit/sdk/test_expose tests/unit/sdk/test_expose_golden \
-	tests/unit/sdk/test_expose_http
+	tests/unit/sdk/test_expose_http tests/unit/sdk/test_float_format
 check_PROGRAMS += $(IG_METRICS_TESTS)
 TESTS += $(IG_METRICS_TESTS)
 UNIT_TESTS += $(IG_METRICS_TESTS)
@@ -60,3 +61,16 @@ tests_fuzz_fuzz_expose_negotiate_replay_LDADD = sdk/libignis.la $(LIBEVENT_LIBS)
 TESTS += tests/fuzz/expose_negotiate.sh
 EXTRA_DIST += tests/fuzz/expose_negotiate.sh tests/fuzz/corpus/expose_negotiate \
 	tests/fuzz/crashers/expose_negotiate
+
+# the shortest round-trip float formatter (float_shortest.c) against a slow reference
+tests_unit_sdk_test_float_format_SOURCES = tests/unit/sdk/test_float_format.c
+tests_unit_sdk_test_float_format_CFLAGS = $(IG_TEST_CC)
+tests_unit_sdk_test_float_format_LDADD = $(IG_TEST_LINK) $(M_LIBS) $(PTHREAD_LIBS)
+
+# benchmark of the float formatter against the old snprintf/strtod search: make bench
+EXTRA_PROGRAMS += tests/bench/bench_float
+BENCHES += tests/bench/bench_float
+tests_bench_bench_float_SOURCES = tests/bench/bench_float.c
+tests_bench_bench_float_CFLAGS = $(AM_CFLAGS) -O2
+tests_bench_bench_float_LDADD = sdk/libignis.la $(M_LIBS)
+CLEANFILES += tests/bench/bench_float

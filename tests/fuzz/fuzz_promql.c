@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <jansson.h>
 #include "engine.h"
 #include "fuzz.h"
 
@@ -217,6 +218,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     CHECK(e->root != NULL);
     CHECK(e->root->type != PQ_T_NONE);
+    /* the parse_query tree is one well-formed JSON object (or a NaN/Inf fill value,
+     * which JSON cannot hold) */
+    char *tree = pq_node_json(e->root, err, sizeof err);
+    if (tree) {
+        json_error_t jerr;
+        json_t *j = json_loads(tree, JSON_ALLOW_NUL, &jerr);
+        if (!j || !json_is_object(j) || !json_object_get(j, "type")) {
+            fprintf(stderr, "fuzz_promql: bad parse_query JSON: %s\n  %s\n", tree, jerr.text);
+            abort();
+        }
+        json_decref(j);
+        free(tree);
+    } else {
+        CHECK(strstr(err, "unsupported value") != NULL);
+    }
     char *one = pq_node_string(e->root);
     CHECK(one != NULL);
     pq_expr_free(e);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/integration/query_api.sh — the query API of a real ignisd (mem storage, promql
 # plugin, scraping itself) through promtool query instant|range|series|labels, and the
-# JSON shapes and error types of /api/v1/query, query_range, format_query and status.
+# JSON shapes and error types of /api/v1/query, query_range, format_query, parse_query and
+# status.
 . "$top_srcdir/tests/lib.sh"
 need promtool
 [ -f "$PLUGINS_BUILD/promql.so" ] || fail "the promql plugin is not built"
@@ -54,6 +55,12 @@ curl -s -X POST --data-urlencode 'query=1+1' --data-urlencode 'time=2024-01-02T0
 assert_grep '"resultType":"scalar","result":\[1704164645.5,"2"\]' "$TMP/body" "POST form, RFC 3339 time, scalar shape"
 curl -s -G --data-urlencode 'query=sum(up)by(job)' "$URL/api/v1/format_query" >"$TMP/body"
 assert_grep '"data":"sum by (job) (up)"' "$TMP/body" "format_query"
+curl -s -X POST --data-urlencode 'query=sum by (job) (rate(up[5m]))' "$URL/api/v1/parse_query" >"$TMP/body"
+assert_grep '"data":{"expr":{"args":\[{"anchored":false,"matchers":\[{"name":"__name__","type":"=","value":"up"}\],"name":"up","offset":0,"range":300000,' "$TMP/body" "parse_query tree"
+assert_grep '"grouping":\["job"\],"op":"sum","param":null,"type":"aggregation","without":false}}$' "$TMP/body" "parse_query aggregation"
+code=$(curl -s -o "$TMP/body" -w '%{http_code}' -G --data-urlencode 'query=sum(' "$URL/api/v1/parse_query")
+[ "$code" = 400 ] || fail "parse_query of a bad expression: HTTP $code, want 400"
+assert_grep '"errorType":"bad_data","error":"invalid parameter \\"query\\": 1:5: parse error: unclosed left parenthesis"' "$TMP/body" "parse_query error"
 curl -s "$URL/api/v1/status/buildinfo" | grep -q '"version":"' || fail "buildinfo"
 curl -s "$URL/api/v1/status/flags" | grep -q '"web.listen-address":"' || fail "flags"
 curl -s "$URL/api/v1/status/runtimeinfo" | grep -q '"startTime":"' || fail "runtimeinfo"
@@ -62,4 +69,4 @@ assert_grep 'u003csecret' "$TMP/body" "secrets are redacted (\\u003csecret\\u003
 grep -q hunter2 "$TMP/body" && fail "status/config shows a password"
 [ -s "$TMP/query.log" ] || fail "the query log is empty"
 grep -q '"query":"up{job=\\"self\\"}"' "$TMP/query.log" || fail "the query log lacks a query: $(head -3 "$TMP/query.log")"
-pass "error types and codes, time formats, format_query, status endpoints, query log"
+pass "error types and codes, time formats, format_query, parse_query, status endpoints, query log"

@@ -71,7 +71,7 @@ scrape_configs:
     file_sd_configs: [ { files: [ "$TMP/sd/*.json", "$TMP/sd/*.yml" ], refresh_interval: 1s } ]
     relabel_configs: $rules_yaml
   - job_name: keepequal
-    file_sd_configs: [ { files: [ "$TMP/sd/a.json" ] } ]
+    file_sd_configs: [ { files: [ "sd/a.json" ] } ] # relative to the config file
     relabel_configs:
       - { source_labels: [x], target_label: y, action: keepequal }
 YML
@@ -85,7 +85,7 @@ scrape_configs = (
     file_sd_configs = ( { files = [ "$TMP/sd/*.json", "$TMP/sd/*.yml" ]; refresh_interval = "1s"; } );
     relabel_configs = ( $rules_conf ); },
   { job_name = "keepequal";
-    file_sd_configs = ( { files = [ "$TMP/sd/a.json" ]; } );
+    file_sd_configs = ( { files = [ "sd/a.json" ]; } ); /* relative to the config file */
     relabel_configs = ( { source_labels = [ "x" ]; target_label = "y"; action = "keepequal"; } ); }
 );
 CONF

@@ -25,7 +25,7 @@ scrape_configs = (
     basic_auth = { username = "alice"; password = "s3cret"; };
     static_configs = ( { targets = [ "127.0.0.1:$bport" ]; } ); },
   { job_name = "basic_file"; metrics_path = "/alertmanager.prom.txt";
-    basic_auth = { username = "alice"; password_file = "$TMP/pw"; };
+    basic_auth = { username = "alice"; password_file = "pw"; /* relative to the config file */ };
     static_configs = ( { targets = [ "127.0.0.1:$bport" ]; } ); },
   { job_name = "basic_wrong"; metrics_path = "/alertmanager.prom.txt";
     basic_auth = { username = "alice"; password = "nope"; };
@@ -34,7 +34,7 @@ scrape_configs = (
     authorization = { credentials = "tok-123"; };
     static_configs = ( { targets = [ "127.0.0.1:$tport" ]; } ); },
   { job_name = "bearer_file"; metrics_path = "/alertmanager.prom.txt";
-    authorization = { type = "Bearer"; credentials_file = "$TMP/cred"; };
+    authorization = { type = "Bearer"; credentials_file = "cred"; };
     static_configs = ( { targets = [ "127.0.0.1:$tport" ]; } ); },
   { job_name = "none"; metrics_path = "/alertmanager.prom.txt";
     static_configs = ( { targets = [ "127.0.0.1:$tport" ]; } ); }

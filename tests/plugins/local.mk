@@ -40,3 +40,11 @@ tests_plugins_misnamed_la_SOURCES = $(TESTPLUG_SRC)
 tests_plugins_misnamed_la_CPPFLAGS = $(AM_CPPFLAGS) -DPLUG_NAME='"Bad-Name"'
 tests_plugins_misnamed_la_LDFLAGS = $(AM_LDFLAGS) $(IG_TEST_PLUGIN_LINK)
 tests_plugins_misnamed_la_LIBADD = $(TESTPLUG_LIBADD)
+
+# An exporter that drives the host's HTTP client (tests/integration/host_http_client.sh).
+check_LTLIBRARIES += tests/plugins/fetch.la
+tests_plugins_fetch_la_SOURCES = tests/plugins/fetchplug.c
+tests_plugins_fetch_la_LDFLAGS = $(AM_LDFLAGS) $(IG_TEST_PLUGIN_LINK)
+tests_plugins_fetch_la_LIBADD = $(TESTPLUG_LIBADD) $(LIBEVENT_LIBS)
+TESTS += tests/integration/host_http_client.sh
+EXTRA_DIST += tests/integration/host_http_client.sh

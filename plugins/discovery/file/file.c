@@ -705,9 +705,12 @@ struct settings {
     size_t max_targets;
 };
 
-static int read_settings(const struct ignis_config *cfg, struct settings *s, char *err,
-                         size_t errlen)
+/* Relative patterns are taken relative to the directory of the configuration file, as
+ * Prometheus does (the host says which; an older host: the working directory). */
+static int read_settings(const struct ignis_host *host, const struct ignis_config *cfg,
+                         struct settings *s, char *err, size_t errlen)
 {
+    const char *base = IGNIS_HAS(host, config_dir) ? host->config_dir(host) : NULL;
     memset(s, 0, sizeof *s);
     size_t n = ignis_config_count(cfg, "files");
     if (n == 0) {
@@ -727,7 +730,8 @@ static int read_settings(const struct ignis_config *cfg, struct settings *s, cha
                      ignis_config_where(cfg, "files"), p ? p : "");
             goto fail;
         }
-        if (!(s->patterns[i] = xstrdup(p))) {
+        if (!(s->patterns[i] = base && base[0] && p[0] != '/' ? xasprintf("%s/%s", base, p)
+                                                               : xstrdup(p))) {
             snprintf(err, errlen, "out of memory");
             goto fail;
         }
@@ -769,7 +773,7 @@ static int create(const struct ignis_host *host, const struct ignis_config *cfg,
                   char *err, size_t errlen)
 {
     struct settings s;
-    if (read_settings(cfg, &s, err, errlen) < 0)
+    if (read_settings(host, cfg, &s, err, errlen) < 0)
         return IGNIS_E_INVALID;
     struct filesd *fs = calloc(1, sizeof *fs);
     if (!fs) {
@@ -840,7 +844,7 @@ static int reconfigure(void *instance, const struct ignis_config *cfg, char *err
 {
     struct filesd *fs = instance;
     struct settings s;
-    if (read_settings(cfg, &s, err, errlen) < 0)
+    if (read_settings(fs->host, cfg, &s, err, errlen) < 0)
         return IGNIS_E_INVALID;
     take_settings(fs, &s);
     if (fs->running) {

@@ -392,6 +392,10 @@ char *pq_node_string(const struct pq_node *n);
  * indented over several lines. malloc'd. */
 char *pq_node_pretty(const struct pq_node *n);
 
+/* The tree as Prometheus' /api/v1/parse_query JSON, malloc'd; NULL with err when it
+ * cannot be written (a NaN fill value, out of memory). */
+char *pq_node_json(const struct pq_node *n, char *err, size_t errlen);
+
 /* Go's strconv.Quote of s (what Prometheus uses in messages and printing), appended to
  * a growing buffer. */
 struct pq_buf {

@@ -348,6 +348,22 @@ static int count_samples(struct ev *ev, uint64_t n)
     return 0;
 }
 
+int series_reserve(struct ev *ev, struct pq_series *s, size_t cap)
+{
+    if (cap <= s->cap)
+        return 0;
+    int64_t *nt = realloc(s->t, cap * sizeof *nt);
+    if (!nt)
+        return ev_oom(ev);
+    s->t = nt;
+    double *nv = realloc(s->v, cap * sizeof *nv);
+    if (!nv)
+        return ev_oom(ev);
+    s->v = nv;
+    s->cap = cap;
+    return 0;
+}
+
 int series_push(struct ev *ev, struct pq_series *s, int64_t t, double v)
 {
     if (s->n == s->cap) {
@@ -509,6 +525,7 @@ static int select_raw(struct ev *ev, const struct pq_node *vs, int64_t mint, int
     if (rc != 0)
         return ev_error(ev, IGNIS_QERR_EXECUTION, "select failed: %s", ignis_strerror(rc));
     size_t cap = 0;
+    size_t hint = 16; /* first capacity of a series' arrays: the previous one's length */
     ra->owned = true;
     int64_t bt[PQ_SAMPLE_BATCH];
     double bv[PQ_SAMPLE_BATCH];
@@ -561,7 +578,7 @@ static int select_raw(struct ev *ev, const struct pq_node *vs, int64_t mint, int
                 if (!keep_stale && pq_is_stale(bv[i]))
                     continue;
                 if (r->n == rcap) {
-                    rcap = rcap ? rcap * 2 : 16;
+                    rcap = rcap ? rcap * 2 : hint;
                     int64_t *nt = realloc(r->t, rcap * sizeof *nt);
                     if (!nt) {
                         ops->set_close(set);
@@ -586,6 +603,8 @@ static int select_raw(struct ev *ev, const struct pq_node *vs, int64_t mint, int
                 return -1;
             }
         }
+        if (r->n + 4 > hint)
+            hint = r->n + 4;
     }
     ops->set_close(set);
     return 0;
@@ -1369,6 +1388,7 @@ struct group {
     /* accumulators */
     double sum, c, mean, m2, cnt;
     bool seen;
+    size_t out1; /* index + 1 of its output series once it has one (0: none yet) */
     /* for topk/bottomk/quantile/limitk: member samples */
     size_t *members;
     size_t nmembers, capmembers;
@@ -1549,10 +1569,18 @@ static int eval_agg(struct ev *ev, const struct pq_node *n, struct pq_value *out
     /* per series: its group labels (computed once) */
     struct ignis_label **gls = calloc(v.n ? v.n : 1, sizeof *gls);
     size_t *ngls = calloc(v.n ? v.n : 1, sizeof *ngls);
+    /* Groups do not depend on the step except for count_values: every series' group is
+     * found once (gid), and a step touches groups by index (touched, in the order of
+     * their first sample at that step, which is the order of the output). */
+    bool fixed_groups = op != TK_COUNT_VALUES;
+    size_t *gid = calloc(v.n ? v.n : 1, sizeof *gid);
+    size_t *touched = malloc((v.n ? v.n : 1) * sizeof *touched);
+    size_t ntouched = 0;
     smp = malloc((v.n ? v.n : 1) * sizeof *smp);
     vals = malloc((v.n ? v.n : 1) * sizeof *vals);
     ks = malloc((v.n ? v.n : 1) * sizeof *ks);
-    if (!gls || !ngls || !smp || !vals || !ks || vcur_init(ev, &cur, &v) < 0) {
+    if (!gls || !ngls || !gid || !touched || !smp || !vals || !ks ||
+        vcur_init(ev, &cur, &v) < 0) {
         ev_oom(ev);
         goto out;
     }
@@ -1562,6 +1590,12 @@ static int eval_agg(struct ev *ev, const struct pq_node *n, struct pq_value *out
         gls[i] = group_labels(ev, n, &v.s[i], &ngls[i]);
         if (!gls[i])
             goto out;
+        if (fixed_groups) {
+            struct group *g = agg_group(ev, &st, gls[i], ngls[i]);
+            if (!g)
+                goto out;
+            gid[i] = (size_t)(g - st.g);
+        }
     }
     const char *cv_label = NULL;
     size_t cv_len = 0;
@@ -1610,12 +1644,17 @@ static int eval_agg(struct ev *ev, const struct pq_node *n, struct pq_value *out
             free(b.p);
             param = capped;
         }
-        agg_state_reset(&st);
+        if (!fixed_groups)
+            agg_state_reset(&st);
+        ntouched = 0;
         for (size_t i = 0; i < ns; i++) {
             size_t si = (size_t)(smp[i].src - v.s);
             struct ignis_label *gl = gls[si];
             size_t ngl = ngls[si];
-            if (op == TK_COUNT_VALUES) {
+            struct group *g;
+            if (fixed_groups) {
+                g = &st.g[gid[si]];
+            } else {
                 struct pq_buf b = {0};
                 pq_buf_float(&b, smp[i].v);
                 char *val = b.p ? ev_strdup(ev, b.p, b.len) : NULL;
@@ -1626,15 +1665,16 @@ static int eval_agg(struct ev *ev, const struct pq_node *n, struct pq_value *out
                 gl = lbl_set(ev, gl, ngl, cv_label, cv_len, val, vl, &ngl);
                 if (!gl)
                     goto out;
+                g = agg_group(ev, &st, gl, ngl);
+                if (!g)
+                    goto out;
             }
-            struct group *g = agg_group(ev, &st, gl, ngl);
-            if (!g)
-                goto out;
             double x = smp[i].v;
-            if (smp[i].src->drop_name)
-                g->drop_name = true;
             if (!g->seen) {
                 g->seen = true;
+                g->drop_name = false;
+                g->nmembers = 0;
+                touched[ntouched++] = (size_t)(g - st.g);
                 g->cnt = 0;
                 g->sum = 0;
                 g->c = 0;
@@ -1649,6 +1689,8 @@ static int eval_agg(struct ev *ev, const struct pq_node *n, struct pq_value *out
                     break;
                 }
             }
+            if (smp[i].src->drop_name)
+                g->drop_name = true;
             g->cnt += 1;
             switch (op) {
             case TK_SUM:
@@ -1687,8 +1729,9 @@ static int eval_agg(struct ev *ev, const struct pq_node *n, struct pq_value *out
                 break;
             }
         }
-        for (size_t gi = 0; gi < st.ng; gi++) {
-            struct group *g = &st.g[gi];
+        for (size_t ti = 0; ti < ntouched; ti++) {
+            struct group *g = &st.g[touched[ti]];
+            g->seen = false; /* for the next step */
             if (keeps_series) {
                 size_t m = g->nmembers;
                 for (size_t j = 0; j < m; j++) {
@@ -1773,8 +1816,19 @@ static int eval_agg(struct ev *ev, const struct pq_node *n, struct pq_value *out
             default:
                 break;
             }
-            struct pq_series *o = out_series(ev, out, &om, g->ls, g->nls, g->drop_name);
-            if (!o || series_push(ev, o, ts, val) < 0)
+            struct pq_series *o;
+            if (fixed_groups && g->out1) {
+                o = &out->s[g->out1 - 1];
+                o->drop_name = o->drop_name || g->drop_name;
+            } else {
+                o = out_series(ev, out, &om, g->ls, g->nls, g->drop_name);
+                if (!o)
+                    goto out;
+                if (o->cap == 0 && ev->nsteps > 1 && series_reserve(ev, o, ev->nsteps - k) < 0)
+                    goto out;
+                g->out1 = (size_t)(o - out->s) + 1;
+            }
+            if (series_push1(ev, o, ts, val) < 0)
                 goto out;
         }
     }
@@ -1785,6 +1839,8 @@ out:
     vcur_free(&cur);
     free(gls);
     free(ngls);
+    free(gid);
+    free(touched);
     free(smp);
     free(vals);
     free(ks);

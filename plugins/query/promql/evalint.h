@@ -66,6 +66,21 @@ void val_free(struct ev *ev, struct pq_value *v);
 struct pq_series *val_add_series(struct ev *ev, struct pq_value *v, struct ignis_label *ls,
                                  size_t nls, bool drop_name);
 int series_push(struct ev *ev, struct pq_series *s, int64_t t, double v);
+/* Makes room for cap points in s (a hint: series_push grows it further when needed). */
+int series_reserve(struct ev *ev, struct pq_series *s, size_t cap);
+/* series_push without a call when there is room and the sample budget allows. */
+static inline int series_push1(struct ev *ev, struct pq_series *s, int64_t t, double v)
+{
+    if (s->n < s->cap && (!ev->o->max_samples || ev->cur_samples < ev->o->max_samples)) {
+        s->t[s->n] = t;
+        s->v[s->n] = v;
+        s->n++;
+        if (++ev->cur_samples > ev->peak_samples)
+            ev->peak_samples = ev->cur_samples;
+        return 0;
+    }
+    return series_push(ev, s, t, v);
+}
 int val_scalar_alloc(struct ev *ev, struct pq_value *v);
 
 /* Labels (all strings and arrays from the query arena). */

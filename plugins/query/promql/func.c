@@ -52,12 +52,13 @@ static void fmt_float(char *buf, size_t n, double v)
  * the samples come close to them (within 1.1 average intervals), but never below zero
  * for counters. */
 static bool extrapolated_rate(const int64_t *t, const double *v, size_t n, int64_t wstart,
-                              int64_t wend, int64_t range, bool counter, bool is_rate, double *out)
+                              int64_t wend, int64_t range, bool counter, bool is_rate,
+                              bool resets, double *out)
 {
     if (n < 2)
         return false;
     double result = v[n - 1] - v[0];
-    if (counter) {
+    if (counter && resets) {
         double prev = v[0];
         for (size_t i = 1; i < n; i++) {
             if (v[i] < prev)
@@ -276,6 +277,10 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
     int rc = -1;
     double *tmp = NULL;
     size_t tmpcap = 0;
+    /* rate and increase: resets[i], how many counter resets samples 1..i hold, so a window
+     * without one skips the scan (the sum is the same: nothing is added) */
+    uint32_t *resets = NULL;
+    size_t rescap = 0;
     memset(&ra, 0, sizeof ra);
     if (id == F_QUANTILE_OVER_TIME && ev_eval(ev, n->call.args[0], &p1) < 0)
         return -1;
@@ -355,6 +360,21 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
                         "_total/_sum/_count/_bucket: \"%.*s\"",
                         (int)nl, nm);
         }
+        bool counter_fn = (id == F_RATE || id == F_INCREASE) && !ra.anchored && !ra.smoothed;
+        if (counter_fn) {
+            if (r->n > rescap) {
+                rescap = r->n * 2;
+                uint32_t *nr = realloc(resets, rescap * sizeof *nr);
+                if (!nr) {
+                    ev_oom(ev);
+                    goto done;
+                }
+                resets = nr;
+            }
+            resets[0] = 0;
+            for (size_t j = 1; j < r->n; j++)
+                resets[j] = resets[j - 1] + (r->v[j] < r->v[j - 1]);
+        }
         for (size_t k = 0; k < ev->nsteps; k++) {
             if (ev_check(ev) < 0)
                 goto done;
@@ -389,7 +409,9 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
             case F_INCREASE:
             case F_DELTA:
                 ok = extrapolated_rate(wt, wv, cnt, wstart, wend, ra.range, id != F_DELTA,
-                                       id == F_RATE, &val);
+                                       id == F_RATE,
+                                       !counter_fn || (cnt > 1 && resets[hi - 1] != resets[lo]),
+                                       &val);
                 break;
             case F_IRATE:
             case F_IDELTA:
@@ -583,16 +605,26 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
             if (!ok)
                 continue;
         emit:
-            if (!s &&
-                !(s = val_add_series(ev, out, r->ls, r->nls, keep_name ? r->drop_name : true)))
-                goto done;
-            if (series_push(ev, s, ts, val) < 0)
+            if (!s) {
+                s = val_add_series(ev, out, r->ls, r->nls, keep_name ? r->drop_name : true);
+                size_t room = ev->nsteps - k;
+                if (ra.at == PQ_AT_NONE && ev->step > 0) {
+                    /* windows that can still hold a sample of the series */
+                    int64_t span = r->t[r->n - 1] - r->t[0] + ra.range;
+                    if (span >= 0 && (uint64_t)span / (uint64_t)ev->step + 2 < room)
+                        room = (size_t)((uint64_t)span / (uint64_t)ev->step + 2);
+                }
+                if (!s || series_reserve(ev, s, room) < 0)
+                    goto done;
+            }
+            if (series_push1(ev, s, ts, val) < 0)
                 goto done;
         }
     }
     rc = 0;
 done:
     free(tmp);
+    free(resets);
     rangearg_free(ev, &ra);
     val_free(ev, &p1);
     val_free(ev, &p2);

@@ -5,7 +5,7 @@ noinst_LTLIBRARIES += plugins/query/promql/libpromql.la
 plugins_query_promql_libpromql_la_SOURCES = plugins/query/promql/ast.h \
 	plugins/query/promql/engine.h plugins/query/promql/evalint.h \
 	plugins/query/promql/util.c plugins/query/promql/funcs.c \
-	plugins/query/promql/parse.c plugins/query/promql/print.c \
+	plugins/query/promql/parse.c plugins/query/promql/print.c plugins/query/promql/ast_json.c \
 	plugins/query/promql/eval.c plugins/query/promql/func.c plugins/query/promql/info.c \
 	plugins/query/promql/engine.c
 plugins_query_promql_libpromql_la_CFLAGS = $(AM_CFLAGS)
@@ -42,8 +42,10 @@ tests_conformance_promql_LDADD = plugins/query/promql/libpromql.la sdk/libignis.
 check_PROGRAMS += tests/fuzz/fuzz_promql_replay
 tests_fuzz_fuzz_promql_replay_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz.h \
 	tests/fuzz/fuzz_promql.c
-tests_fuzz_fuzz_promql_replay_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/plugins/query/promql
-tests_fuzz_fuzz_promql_replay_LDADD = plugins/query/promql/libpromql.la sdk/libignis.la $(M_LIBS)
+tests_fuzz_fuzz_promql_replay_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/plugins/query/promql \
+	$(JANSSON_CFLAGS)
+tests_fuzz_fuzz_promql_replay_LDADD = plugins/query/promql/libpromql.la sdk/libignis.la $(M_LIBS) \
+	$(JANSSON_LIBS)
 TESTS += tests/fuzz/promql.sh
 EXTRA_DIST += tests/fuzz/promql.sh tests/fuzz/corpus/promql tests/fuzz/crashers/promql
 

@@ -357,6 +357,19 @@ static char *format(void *instance, const char *expr, char *err, size_t errlen)
     return s;
 }
 
+static char *parse_json(void *instance, const char *expr, char *err, size_t errlen)
+{
+    struct pq_engine_opts o;
+    struct pq_features f;
+    snapshot(instance, &o, &f);
+    struct pq_expr *e = pq_parse(expr, strlen(expr), &f, err, errlen);
+    if (!e)
+        return NULL;
+    char *s = pq_node_json(e->root, err, errlen);
+    pq_expr_free(e);
+    return s;
+}
+
 static const struct ignis_query_ops ops = {
     .size = sizeof ops,
     .create = create,
@@ -368,6 +381,7 @@ static const struct ignis_query_ops ops = {
     .cancel = cancel,
     .query_free = query_free,
     .format = format,
+    .parse_json = parse_json,
 };
 
 const struct ignis_plugin ignis_plugin = {

@@ -4,6 +4,8 @@
  * FormatFloat, so messages and format_query output must read the same). */
 #include "ast.h"
 
+#include <ignis/expose.h>
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -247,77 +249,27 @@ void pq_buf_quote(struct pq_buf *b, const char *s, size_t n)
     pq_buf_add(b, "\"", 1);
 }
 
-/* The shortest %.*e / %.*f digits that read back exactly. */
-static int shortest_prec(double v, char fmt)
-{
-    char tmp[64];
-    for (int p = 0; p < 17; p++) {
-        if (fmt == 'e')
-            snprintf(tmp, sizeof tmp, "%.*e", p, v);
-        else
-            snprintf(tmp, sizeof tmp, "%.*f", p, v);
-        if (strtod(tmp, NULL) == v)
-            return p;
-    }
-    return 17;
-}
-
 void pq_buf_float(struct pq_buf *b, double v)
 {
-    if (isnan(v)) {
-        pq_buf_puts(b, "NaN");
-        return;
+    /* Go's 'g' layout with shortest digits, but in exponent form only when the exponent
+     * is < -4 or >= 21; "NaN", "+Inf", "-Inf", "-0" as FormatFloat writes them */
+    char tmp[32];
+    size_t n = ignis_format_float(tmp, v, 'e');
+    const char *e = strchr(tmp, 'e');
+    if (isfinite(v)) {
+        int exp = atoi(e + 1);
+        if (v == 0 || (exp >= -4 && exp < 21))
+            n = ignis_format_float(tmp, v, 'f'); /* at most 24 characters here */
     }
-    if (isinf(v)) {
-        pq_buf_puts(b, v > 0 ? "+Inf" : "-Inf");
-        return;
-    }
-    if (v == 0) {
-        pq_buf_puts(b, signbit(v) ? "-0" : "0");
-        return;
-    }
-    /* Go's 'g' with shortest precision: exponent form when exp < -4 || exp >= 21 */
-    int p = shortest_prec(v, 'e');
-    char tmp[64];
-    snprintf(tmp, sizeof tmp, "%.*e", p, v);
-    char *e = strchr(tmp, 'e');
-    int exp = atoi(e + 1);
-    if (exp < -4 || exp >= 21) {
-        /* Go writes at least two exponent digits: 1e+21, 1e-05 */
-        char mant[64];
-        size_t ml = (size_t)(e - tmp);
-        memcpy(mant, tmp, ml);
-        mant[ml] = 0;
-        pq_buf_printf(b, "%se%c%02d", mant, exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
-        return;
-    }
-    int fp = shortest_prec(v, 'f');
-    pq_buf_printf(b, "%.*f", fp, v);
+    pq_buf_add(b, tmp, n);
 }
 
 void pq_buf_float_f(struct pq_buf *b, double v)
 {
-    if (isnan(v)) {
-        pq_buf_puts(b, "NaN");
-        return;
-    }
-    if (isinf(v)) {
-        pq_buf_puts(b, v > 0 ? "+Inf" : "-Inf");
-        return;
-    }
-    int fp = shortest_prec(v, 'f');
-    if (fp >= 17) {
-        /* tiny values: find the precision that round-trips */
-        char tmp[400];
-        for (int p = 17; p < 340; p++) {
-            snprintf(tmp, sizeof tmp, "%.*f", p, v);
-            if (strtod(tmp, NULL) == v) {
-                pq_buf_puts(b, tmp);
-                return;
-            }
-        }
-    }
-    pq_buf_printf(b, "%.*f", fp, v);
+    /* Go's strconv.FormatFloat(v, 'f', -1, 64) */
+    char tmp[IGNIS_FORMAT_FLOAT_F_SIZE];
+    size_t n = ignis_format_float(tmp, v, 'f');
+    pq_buf_add(b, tmp, n);
 }
 
 void pq_buf_duration(struct pq_buf *b, int64_t ms)

@@ -6,6 +6,7 @@
 #include "enc.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* Bytes past the stream's end that put_bits may overwrite: it stores 8 bytes at once. The
  * buffer keeps this much beyond len + whatever was reserved (past max too). */
@@ -284,6 +285,56 @@ int xor_enc_append(struct xor_enc *e, int64_t t, double v)
 
 /* ---- XOR decoder ------------------------------------------------------------------ */
 
+/* The decoder's reads: one unaligned 8-byte load when the bits lie at least 8 bytes before
+ * the end (a read of up to 56 bits then fits the loaded word after the shift), the byte
+ * loop of breader_bits otherwise. Queries decode millions of samples; this is their
+ * inner loop. */
+static inline bool rd_bits(struct breader *r, unsigned n, uint64_t *out)
+{
+    size_t byte = r->bitpos >> 3;
+    if (n - 1 < 56 && byte + 8 <= r->len) {
+        uint64_t x;
+        memcpy(&x, r->p + byte, 8);
+        x = __builtin_bswap64(x) << (r->bitpos & 7);
+        *out = x >> (64 - n);
+        r->bitpos += n;
+        return true;
+    }
+    return breader_bits(r, n, out);
+}
+
+static inline bool rd_bit(struct breader *r, unsigned *bit)
+{
+    if (r->bitpos >= r->len * 8)
+        return false;
+    *bit = (r->p[r->bitpos >> 3] >> (7 - (r->bitpos & 7))) & 1;
+    r->bitpos++;
+    return true;
+}
+
+/* The delta-of-delta prefix: up to four 1 bits ended by a 0 (the fourth 1 ends it too).
+ * Returns the count of 1 bits, or -1 past the end. */
+static inline int rd_dod_prefix(struct breader *r)
+{
+    size_t byte = r->bitpos >> 3;
+    if (byte + 2 <= r->len) {
+        unsigned w = (unsigned)(r->p[byte] << 8 | r->p[byte + 1]);
+        w = (w << (r->bitpos & 7)) >> 12 & 0xf; /* the next 4 bits */
+        int ones = w == 0xf ? 4 : __builtin_clz(~w << 28 | 0x08000000u);
+        r->bitpos += (size_t)(ones == 4 ? 4 : ones + 1);
+        return ones;
+    }
+    unsigned ones = 0, bit;
+    while (ones < 4) {
+        if (!rd_bit(r, &bit))
+            return -1;
+        if (!bit)
+            break;
+        ones++;
+    }
+    return (int)ones;
+}
+
 int xor_it_init(struct xor_it *it, const uint8_t *chunk, size_t len)
 {
     it->err = false;
@@ -308,7 +359,7 @@ static bool read_uvarint_bits(struct breader *r, uint64_t *out)
     uint64_t v = 0;
     for (unsigned i = 0, shift = 0; i < UVARINT_MAX; i++, shift += 7) {
         uint64_t b;
-        if (!breader_bits(r, 8, &b))
+        if (!rd_bits(r, 8, &b))
             return false;
         if (i == UVARINT_MAX - 1 && b > 1)
             return false;
@@ -321,19 +372,21 @@ static bool read_uvarint_bits(struct breader *r, uint64_t *out)
     return false;
 }
 
-static bool read_xor(struct xor_it *it)
+static inline bool read_xor(struct xor_it *it)
 {
     unsigned bit;
-    if (!breader_bit(&it->r, &bit))
+    if (!rd_bit(&it->r, &bit))
         return false;
     if (bit == 0)
         return true; /* same value */
-    if (!breader_bit(&it->r, &bit))
+    if (!rd_bit(&it->r, &bit))
         return false;
     if (bit == 1) {
-        uint64_t lead, sig;
-        if (!breader_bits(&it->r, 5, &lead) || !breader_bits(&it->r, 6, &sig))
+        uint64_t ctl, lead, sig;
+        if (!rd_bits(&it->r, 11, &ctl))
             return false;
+        lead = ctl >> 6;
+        sig = ctl & 63;
         if (sig == 0)
             sig = 64;
         if (lead + sig > 64)
@@ -345,7 +398,7 @@ static bool read_xor(struct xor_it *it)
     }
     unsigned sig = 64u - it->leading - it->trailing;
     uint64_t bits;
-    if (!breader_bits(&it->r, sig, &bits))
+    if (!rd_bits(&it->r, sig, &bits))
         return false;
     it->v ^= bits << it->trailing;
     return true;
@@ -372,20 +425,15 @@ int xor_it_next(struct xor_it *it, int64_t *t, double *v)
         if (!read_xor(it))
             goto corrupt;
     } else {
-        unsigned ones = 0, bit;
-        while (ones < 4) {
-            if (!breader_bit(&it->r, &bit))
-                goto corrupt;
-            if (!bit)
-                break;
-            ones++;
-        }
+        int ones = rd_dod_prefix(&it->r);
+        if (ones < 0)
+            goto corrupt;
         uint64_t dod = 0;
         static const unsigned widths[5] = {0, 14, 17, 20, 64};
         unsigned w = widths[ones];
         if (w) {
             uint64_t bits;
-            if (!breader_bits(&it->r, w, &bits))
+            if (!rd_bits(&it->r, w, &bits))
                 goto corrupt;
             if (w < 64 && bits > ((uint64_t)1 << (w - 1)))
                 bits -= (uint64_t)1 << w; /* the high part of the range is negative */

@@ -98,6 +98,29 @@ static uint64_t scan_file(struct hcfile *f, hchunks_found_fn fn, void *arg)
     return off;
 }
 
+/* Maps and scans every numbered file of hc->dir; *last gets the highest number. */
+static int load_files(struct hchunks *hc, hchunks_found_fn fn, void *arg, uint32_t *last,
+                      char *err, size_t errlen)
+{
+    char **names;
+    long n = list_numbered(hc->dir, &names, 1);
+    if (n < 0)
+        return tsdb_errf(err, errlen, -1, "list %s: %s", hc->dir, strerror(errno));
+    int rc = 0;
+    *last = 0;
+    for (long i = 0; i < n; i++) {
+        uint32_t seq = (uint32_t)strtoul(names[i], NULL, 10);
+        if (rc == 0 && (rc = add_file(hc, seq, false, err, errlen)) == 0) {
+            struct hcfile *f = &hc->files[hc->nfiles - 1];
+            f->size = scan_file(f, fn, arg);
+        }
+        *last = seq;
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
 int hchunks_open(struct hchunks *hc, const char *dir, hchunks_found_fn fn, void *arg,
                  char *err, size_t errlen)
 {
@@ -107,32 +130,31 @@ int hchunks_open(struct hchunks *hc, const char *dir, hchunks_found_fn fn, void 
         return tsdb_errf(err, errlen, -1, "mkdir %s: %s", dir, strerror(errno));
     if (!(hc->dir = strdup(dir)))
         return tsdb_errf(err, errlen, -1, "out of memory");
-    char **names;
-    long n = list_numbered(dir, &names, 1);
-    if (n < 0) {
-        tsdb_errf(err, errlen, -1, "list %s: %s", dir, strerror(errno));
-        hchunks_close(hc);
-        return -1;
-    }
-    int rc = 0;
-    uint32_t last = 0;
-    for (long i = 0; i < n; i++) {
-        uint32_t seq = (uint32_t)strtoul(names[i], NULL, 10);
-        if (rc == 0 && (rc = add_file(hc, seq, false, err, errlen)) == 0) {
-            struct hcfile *f = &hc->files[hc->nfiles - 1];
-            f->size = scan_file(f, fn, arg);
-        }
-        last = seq;
-        free(names[i]);
-    }
-    free(names);
-    if (rc == 0)
-        rc = add_file(hc, last + 1, true, err, errlen);
-    if (rc < 0) {
+    uint32_t last;
+    if (load_files(hc, fn, arg, &last, err, errlen) < 0 ||
+        add_file(hc, last + 1, true, err, errlen) < 0) {
         hchunks_close(hc);
         return -1;
     }
     hc->writable = true;
+    return 0;
+}
+
+int hchunks_open_ro(struct hchunks *hc, const char *dir, hchunks_found_fn fn, void *arg,
+                    char *err, size_t errlen)
+{
+    memset(hc, 0, sizeof *hc);
+    pthread_mutex_init(&hc->mu, NULL);
+    if (!(hc->dir = strdup(dir)))
+        return tsdb_errf(err, errlen, -1, "out of memory");
+    struct stat st;
+    if (stat(dir, &st) < 0 && errno == ENOENT)
+        return 0; /* no head chunks yet */
+    uint32_t last;
+    if (load_files(hc, fn, arg, &last, err, errlen) < 0) {
+        hchunks_close(hc);
+        return -1;
+    }
     return 0;
 }
 
@@ -162,6 +184,8 @@ int hchunks_write(struct hchunks *hc, uint64_t series_ref, int64_t mint, int64_t
                   uint8_t enc, const uint8_t *data, size_t len, uint64_t *ref, char *err,
                   size_t errlen)
 {
+    if (!hc->writable)
+        return tsdb_errf(err, errlen, -1, "head chunks opened read-only");
     uint8_t hdr[HC_FIXED + UVARINT_MAX];
     be64_put(hdr, series_ref);
     be64_put(hdr + 8, (uint64_t)mint);

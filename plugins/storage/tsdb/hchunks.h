@@ -42,6 +42,10 @@ typedef void (*hchunks_found_fn)(void *arg, uint64_t series_ref, uint64_t chunk_
  * appends. */
 int hchunks_open(struct hchunks *hc, const char *dir, hchunks_found_fn fn, void *arg,
                  char *err, size_t errlen);
+/* The same for readers that must not change the directory (tools): nothing is created,
+ * repaired or opened for writing; a missing dir holds no chunks. hchunks_write refuses. */
+int hchunks_open_ro(struct hchunks *hc, const char *dir, hchunks_found_fn fn, void *arg,
+                    char *err, size_t errlen);
 void hchunks_close(struct hchunks *hc);
 /* Appends a chunk; stores its ref. */
 int hchunks_write(struct hchunks *hc, uint64_t series_ref, int64_t mint, int64_t maxt,

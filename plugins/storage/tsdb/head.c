@@ -208,7 +208,127 @@ struct head {
 
     /* stats */
     struct head_stats st;
+
+    /* isolation (write lock to change): commits are numbered; the open queriers' numbers
+     * (unsorted, with repeats); per series id, the marks a querier needs (see iso_note) */
+    uint64_t commit_seq;
+    uint64_t *iso_q;
+    size_t niso, iso_cap;
+    struct u64map iso;
 };
+
+/* ---- isolation ------------------------------------------------------------------------
+ * A querier opened after commit q must not see what later commits added. Appends within a
+ * series go forward in time, so what q saw of a series is a time: its max_t before the
+ * first later commit that touched it. While queriers are open, each commit c records that
+ * time as a mark (c, max_t) on the series it touches; a series without a mark after q was
+ * not touched since. Only the first mark after each open querier's q is kept, and every
+ * mark goes when the last querier closes: no cost per series, and per commit only while
+ * queries run. */
+
+struct iso_mark {
+    uint64_t seq;
+    int64_t maxt;
+};
+
+struct iso_marks {
+    uint32_t n, cap;
+    struct iso_mark m[];
+};
+
+/* Keeps the marks some open querier needs: mark i serves the queriers in
+ * [previous kept mark's seq, mark i's seq). */
+static void iso_prune(const struct head *h, struct iso_marks *mk)
+{
+    uint32_t w = 0;
+    uint64_t lo = 0;
+    for (uint32_t i = 0; i < mk->n; i++) {
+        bool need = false;
+        for (size_t k = 0; k < h->niso && !need; k++)
+            need = h->iso_q[k] >= lo && h->iso_q[k] < mk->m[i].seq;
+        if (need) {
+            mk->m[w++] = mk->m[i];
+            lo = mk->m[i].seq;
+        }
+    }
+    mk->n = w;
+}
+
+/* Before commit c appends to s (write lock held, queriers open). Out of memory, the mark
+ * is lost and an open querier may see this commit's samples of s. */
+static void iso_note(struct head *h, const struct series *s, uint64_t c)
+{
+    struct iso_marks *mk = u64map_get(&h->iso, s->id);
+    if (mk) {
+        if (mk->n && mk->m[mk->n - 1].seq == c)
+            return;
+        iso_prune(h, mk);
+    }
+    if (!mk || mk->n == mk->cap) {
+        uint32_t cap = mk ? mk->cap * 2 : 2;
+        struct iso_marks *nm = malloc(sizeof *nm + cap * sizeof nm->m[0]);
+        if (!nm)
+            return;
+        nm->n = mk ? mk->n : 0;
+        nm->cap = cap;
+        if (mk)
+            memcpy(nm->m, mk->m, mk->n * sizeof mk->m[0]);
+        if (u64map_put(&h->iso, s->id, nm) < 0) {
+            free(nm);
+            return;
+        }
+        free(mk);
+        mk = nm;
+    }
+    mk->m[mk->n++] = (struct iso_mark){c, s->max_t};
+}
+
+/* The newest sample time of series id that a querier opened at seq q sees (lock held). */
+static int64_t iso_cut(const struct head *h, uint64_t id, uint64_t q)
+{
+    if (q == HEAD_SEQ_NONE || !h->niso)
+        return INT64_MAX;
+    const struct iso_marks *mk = u64map_get(&h->iso, id);
+    for (uint32_t i = 0; mk && i < mk->n; i++)
+        if (mk->m[i].seq > q)
+            return mk->m[i].maxt;
+    return INT64_MAX;
+}
+
+int head_iso_open(struct head *h, uint64_t *seq)
+{
+    pthread_rwlock_wrlock(&h->lock);
+    int rc = 0;
+    if (h->niso == h->iso_cap) {
+        size_t cap = h->iso_cap ? h->iso_cap * 2 : 16;
+        uint64_t *nq = realloc(h->iso_q, cap * sizeof *nq);
+        if (nq) {
+            h->iso_q = nq;
+            h->iso_cap = cap;
+        } else {
+            rc = IGNIS_E_NOMEM;
+        }
+    }
+    if (rc == 0) {
+        *seq = h->commit_seq;
+        h->iso_q[h->niso++] = h->commit_seq;
+    }
+    pthread_rwlock_unlock(&h->lock);
+    return rc;
+}
+
+void head_iso_close(struct head *h, uint64_t seq)
+{
+    pthread_rwlock_wrlock(&h->lock);
+    for (size_t k = 0; k < h->niso; k++)
+        if (h->iso_q[k] == seq) {
+            h->iso_q[k] = h->iso_q[--h->niso];
+            break;
+        }
+    if (h->niso == 0 && h->iso.n)
+        u64map_free(&h->iso, true);
+    pthread_rwlock_unlock(&h->lock);
+}
 
 static void hlog(struct head *h, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -917,11 +1037,14 @@ int head_app_commit(struct head_app *a, char *err, size_t errlen)
         }
     }
     pthread_rwlock_wrlock(&h->lock);
+    uint64_t seq = ++h->commit_seq;
     for (size_t i = 0; i < a->n; i++) {
         struct series *s = series_by_id(h, a->s[i].ref);
         if (!s)
             continue;
         __atomic_sub_fetch(&s->pending, 1, __ATOMIC_RELAXED);
+        if (h->niso)
+            iso_note(h, s, seq);
         int k = series_append(h, s, a->s[i].t, a->s[i].v);
         if (k < 0)
             count_reject(h, k);
@@ -1268,6 +1391,8 @@ void head_close(struct head *h)
     u64map_free(&h->values, true);
     plist_free(&h->all);
     tombstones_free(&h->stones);
+    u64map_free(&h->iso, true);
+    free(h->iso_q);
     pthread_rwlock_destroy(&h->lock);
     pthread_mutex_destroy(&h->wal_mu);
     free(h->dir);
@@ -1638,6 +1763,12 @@ int head_select(struct head *h, const struct ignis_matcher *ms, size_t n, int64_
 int head_series(struct head *h, uint64_t ref, int64_t mint, int64_t maxt,
                 struct head_series_view *v)
 {
+    return head_series_at(h, ref, mint, maxt, HEAD_SEQ_NONE, v);
+}
+
+int head_series_at(struct head *h, uint64_t ref, int64_t mint, int64_t maxt, uint64_t seq,
+                   struct head_series_view *v)
+{
     pthread_rwlock_rdlock(&h->lock);
     struct series *s = series_by_id(h, ref);
     int rc = 0;
@@ -1646,6 +1777,9 @@ int head_series(struct head *h, uint64_t ref, int64_t mint, int64_t maxt,
         goto out;
     }
     v->ref = ref;
+    v->vis_maxt = iso_cut(h, ref, seq);
+    if (maxt > v->vis_maxt)
+        maxt = v->vis_maxt;
     if (s->nls > v->ls_cap) {
         struct ignis_label *nl = realloc(v->ls, s->nls * sizeof *nl);
         if (!nl) {

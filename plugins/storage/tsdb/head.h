@@ -137,6 +137,8 @@ struct head_series_view {
     size_t open_cap;
     struct tombstone *stones;  /* deleted intervals of the series (copies) */
     size_t nstones, stones_cap;
+    int64_t vis_maxt;          /* samples after this are not visible (isolation): the open
+                                * chunk's copy may hold some; INT64_MAX: all visible */
 };
 
 /* The refs of series matching every matcher (n may be 0: all series) that have samples
@@ -147,6 +149,17 @@ int head_select(struct head *h, const struct ignis_matcher *ms, size_t n, int64_
 int head_series(struct head *h, uint64_t ref, int64_t mint, int64_t maxt,
                 struct head_series_view *v);
 void head_series_view_free(struct head_series_view *v);
+
+/* Isolation: a querier registers when it opens and gets the commit sequence it sees
+ * (IGNIS_E_NOMEM when it cannot register), and unregisters with that number when it
+ * closes. head_series_at shows series ref as of sequence seq: later commits' samples are
+ * past v->vis_maxt and chunks starting after it are left out; a series first committed
+ * later has vis_maxt INT64_MIN. HEAD_SEQ_NONE: everything committed (head_series). */
+#define HEAD_SEQ_NONE UINT64_MAX
+int head_iso_open(struct head *h, uint64_t *seq);
+void head_iso_close(struct head *h, uint64_t seq);
+int head_series_at(struct head *h, uint64_t ref, int64_t mint, int64_t maxt, uint64_t seq,
+                   struct head_series_view *v);
 
 /* Label names / values of the matching series (all when n == 0), sorted, unique. fn gets
  * strings borrowed for the call. */

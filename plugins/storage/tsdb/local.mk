@@ -18,7 +18,9 @@ plugins_storage_tsdb_libtsdb_la_SOURCES = \
 	plugins/storage/tsdb/head.h plugins/storage/tsdb/head.c \
 	plugins/storage/tsdb/db.h plugins/storage/tsdb/querier.c plugins/storage/tsdb/compact.c \
 	plugins/storage/tsdb/admin.c plugins/storage/tsdb/exemplars.h plugins/storage/tsdb/exemplars.c \
-	plugins/storage/tsdb/merge.c
+	plugins/storage/tsdb/merge.c \
+	plugins/storage/tsdb/textfmt.h plugins/storage/tsdb/textfmt.c \
+	plugins/storage/tsdb/rohead.h plugins/storage/tsdb/rohead.c
 plugins_storage_tsdb_libtsdb_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SNAPPY_CFLAGS) \
 	$(ZSTD_CFLAGS) $(XXHASH_CFLAGS)
 plugins_storage_tsdb_libtsdb_la_LIBADD = sdk/libignis.la $(JANSSON_LIBS) $(SNAPPY_LIBS) \

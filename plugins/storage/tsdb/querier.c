@@ -227,6 +227,7 @@ struct dbq {
     int64_t mint, maxt;
     struct dblock **blocks;
     size_t nblocks;
+    uint64_t seq; /* the head's commit sequence it sees (head_iso_open) */
 };
 
 struct dbq *dbq_open(struct db *db, int64_t mint, int64_t maxt)
@@ -255,6 +256,11 @@ struct dbq *dbq_open(struct db *db, int64_t mint, int64_t maxt)
         free(q);
         return NULL;
     }
+    if (head_iso_open(db->head, &q->seq) != 0) {
+        q->seq = HEAD_SEQ_NONE; /* not registered: close must not unregister */
+        dbq_close(q);
+        return NULL;
+    }
     return q;
 }
 
@@ -262,6 +268,8 @@ void dbq_close(struct dbq *q)
 {
     if (!q)
         return;
+    if (q->seq != HEAD_SEQ_NONE)
+        head_iso_close(q->db->head, q->seq);
     for (size_t i = 0; i < q->nblocks; i++)
         dblock_unref(q->db, q->blocks[i]);
     pthread_mutex_lock(&q->db->mu);
@@ -287,6 +295,7 @@ struct xchunk {
     size_t len;
     int64_t mint, maxt;
     uint8_t enc;
+    bool head; /* samples after dbset.head_cut are not visible */
     const struct tombstone *stones;
     size_t nstones;
 };
@@ -305,6 +314,7 @@ struct dbset {
     struct xchunk *ch;
     size_t nch, ch_cap;
     bool materialized;
+    int64_t head_cut; /* the current series' visible head samples end here (isolation) */
     int64_t *mt;
     double *mv;
     size_t mn, mcap, mpos;
@@ -516,7 +526,8 @@ static int materialize(struct dbset *s)
         double val;
         int k;
         while ((k = xor_it_next(&it, &t, &val)) == 1) {
-            if (t < s->q->mint || t > s->q->maxt || stoned(x, t))
+            if (t < s->q->mint || t > s->q->maxt || stoned(x, t) ||
+                (x->head && t > s->head_cut))
                 continue;
             if (n == cap) {
                 cap = cap ? cap * 2 : 1024;
@@ -599,18 +610,23 @@ int dbset_next(struct dbset *s, const struct ignis_label **ls, size_t *nls, uint
         }
         bool complex = false;
         uint64_t head_ref = 0;
+        s->head_cut = INT64_MAX;
         for (size_t m = 0; m < e->nm; m++) {
             const struct member *mb = &s->members[e->m_off + m];
             if (mb->src == q->nblocks) {
                 head_ref = mb->id;
-                if (head_series(q->db->head, mb->id, q->mint, q->maxt, &s->hv) != 0)
+                if (head_series_at(q->db->head, mb->id, q->mint, q->maxt, q->seq, &s->hv) != 0)
                     continue;
                 if (s->hv.nstones)
                     complex = true;
+                s->head_cut = s->hv.vis_maxt;
                 for (size_t c = 0; c < s->hv.nchks; c++) {
                     const struct head_chunk_view *h = &s->hv.chks[c];
+                    /* a chunk with samples committed after the querier opened */
+                    if (h->maxt > s->head_cut)
+                        complex = true;
                     if (push_chunk(s, (struct xchunk){h->data, h->len, h->mint, h->maxt,
-                                                      h->encoding, s->hv.stones,
+                                                      h->encoding, true, s->hv.stones,
                                                       s->hv.nstones}) < 0)
                         return IGNIS_E_NOMEM;
                 }
@@ -635,6 +651,8 @@ int dbset_next(struct dbset *s, const struct ignis_label **ls, size_t *nls, uint
                     return IGNIS_E_NOMEM;
             }
         }
+        if (s->nch == 0 && s->head_cut != INT64_MAX)
+            continue; /* all of it committed after the querier opened */
         if (s->nch > 1)
             qsort(s->ch, s->nch, sizeof *s->ch, cmp_xchunk);
         for (size_t c = 1; c < s->nch && !complex; c++)

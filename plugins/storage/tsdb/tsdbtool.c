@@ -10,6 +10,7 @@
 #include "enc.h"
 #include "head.h"
 #include "record.h"
+#include "textfmt.h"
 #include "wal.h"
 
 #include <dirent.h>
@@ -28,39 +29,6 @@ static uint64_t rnd(void)
     rng ^= rng << 25;
     rng ^= rng >> 27;
     return rng * 0x2545F4914F6CDD1Dull;
-}
-
-/* Prints a label value quoted as Go's strconv.Quote does for the ASCII we generate. */
-static void print_quoted(FILE *f, const char *s, size_t n)
-{
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", f);
-        else if (c == '\t')
-            fputs("\\t", f);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(f, "\\x%02x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
-static void print_labels(FILE *f, const struct ignis_label *ls, size_t n)
-{
-    fputc('{', f);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            fputs(", ", f);
-        fwrite(ls[i].name, 1, ls[i].name_len, f);
-        fputc('=', f);
-        print_quoted(f, ls[i].value, ls[i].value_len);
-    }
-    fputc('}', f);
 }
 
 static void print_value(FILE *f, double v)
@@ -157,14 +125,14 @@ static int cmd_gen(int argc, char **argv, bool om)
                 double v = gen_value(s, k, &walk);
                 if (om) {
                     printf("%s{instance=", g.name);
-                    print_quoted(stdout, g.inst, strlen(g.inst));
+                    tsdb_fquote(stdout, g.inst, strlen(g.inst));
                     printf(",job=");
-                    print_quoted(stdout, g.job, strlen(g.job));
+                    tsdb_fquote(stdout, g.job, strlen(g.job));
                     printf("} ");
                     print_value(stdout, v);
                     printf(" %" PRId64 "\n", t / 1000);
                 } else {
-                    print_labels(stdout, ls, 3);
+                    tsdb_fprint_labels(stdout, ls, 3);
                     putchar(' ');
                     print_value(stdout, v);
                     printf(" %" PRId64 "\n", t);
@@ -486,7 +454,7 @@ static int dump_block(const char *dir, int64_t mint, int64_t maxt)
             while ((k = xor_it_next(&it, &t, &v)) == 1) {
                 if (t < mint || t > maxt || tombstones_covers(&b.stones, id, t))
                     continue;
-                print_labels(stdout, s.ls, s.nls);
+                tsdb_fprint_labels(stdout, s.ls, s.nls);
                 putchar(' ');
                 print_value(stdout, v);
                 printf(" %" PRId64 "\n", t);
@@ -598,7 +566,7 @@ static int dump_wal_part(const char *dir, int first, int last, struct refmap *m,
                 char *text = NULL;
                 size_t tl = 0;
                 FILE *f = open_memstream(&text, &tl);
-                print_labels(f, d->labels + d->series[i].first, d->series[i].n);
+                tsdb_fprint_labels(f, d->labels + d->series[i].first, d->series[i].n);
                 fclose(f);
                 char **slot = refmap_slot(m, d->series[i].ref);
                 if (!*slot)
@@ -964,7 +932,7 @@ static int cmd_head_dump(int argc, char **argv)
             double x;
             int k;
             while ((k = xor_it_next(&it, &t, &x)) == 1) {
-                print_labels(stdout, v.ls, v.nls);
+                tsdb_fprint_labels(stdout, v.ls, v.nls);
                 putchar(' ');
                 print_value(stdout, x);
                 printf(" %" PRId64 "\n", t);
@@ -1019,7 +987,7 @@ static int cmd_db_dump(int argc, char **argv)
         long n;
         while ((n = dbset_samples(set, mint, maxt, t, v, 512)) > 0)
             for (long i = 0; i < n; i++) {
-                print_labels(stdout, ls, nls);
+                tsdb_fprint_labels(stdout, ls, nls);
                 putchar(' ');
                 print_value(stdout, v[i]);
                 printf(" %" PRId64 "\n", t[i]);

@@ -72,6 +72,16 @@ int ignis_sink_writer_finish(struct ignis_sink *s);
  * buf (at least 32 bytes) and returns its length. */
 size_t ignis_format_double(char *buf, double v, int openmetrics);
 
+/* Formats v exactly as Go's strconv.FormatFloat(v, fmt, -1, 64) does, for fmt 'e', 'f' or
+ * 'g': the shortest decimal that reads back as v (the one closest to v when several are
+ * as short), "NaN", "+Inf", "-Inf", "-0" for negative zero; 'e' writes d.ddde±XX with at
+ * least two exponent digits, 'g' uses 'e' when the decimal exponent is < -4 or >= 6 and
+ * 'f' otherwise. Writes a NUL-terminated string and returns its length. buf must hold 32
+ * bytes for 'e' and 'g', IGNIS_FORMAT_FLOAT_F_SIZE for 'f' (5e-324 takes 327 characters,
+ * 1.7976931348623157e308 310). Any other fmt is taken as 'f'. Thread-safe, no locale. */
+#define IGNIS_FORMAT_FLOAT_F_SIZE 330
+size_t ignis_format_float(char *buf, double v, char fmt);
+
 /* Rewrites a metric (label: is_label = 1) name per escaping into out (NUL-terminated,
  * cut at outlen). Names already legal are unchanged except under DOTS. Returns the full
  * length needed, as snprintf does. ALLOW_UTF8 copies the name. */

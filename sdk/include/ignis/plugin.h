@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 #define IGNIS_ABI_MAJOR 1
-#define IGNIS_ABI_MINOR 0
+#define IGNIS_ABI_MINOR 1
 /* Initialiser of the descriptor's abi field: .abi = IGNIS_ABI */
 #define IGNIS_ABI {IGNIS_ABI_MAJOR, IGNIS_ABI_MINOR}
 
@@ -118,6 +118,42 @@ typedef void (*ignis_done_fn)(void *arg);
  * for req, now or later from the loop (for example from a worker job's done_fn). */
 typedef void (*ignis_http_handler)(void *arg, struct ignis_http_req *req);
 
+/* An outgoing HTTP request through the core's client (host entry http_fetch, ABI 1.1).
+ * Every pointer is borrowed for the call only: the host copies what it keeps. */
+struct ignis_http_header {
+    const char *name, *value;
+};
+struct ignis_http_request {
+    uint32_t size;                 /* sizeof(struct ignis_http_request) of the caller */
+    const char *url;
+    const char *method;            /* NULL: GET, or POST when body is set */
+    const struct ignis_http_header *headers;
+    size_t nheaders;
+    const char *body;              /* request body (copied), or NULL */
+    size_t body_len;
+    int64_t timeout_ms;            /* the whole exchange; 0: 30 s */
+    size_t max_body;               /* response body bound, decoded bytes; 0: 64 MiB */
+    bool accept_gzip;              /* ask for gzip and hand out the decoded body */
+    /* authentication and transport, as Prometheus' http_config */
+    const char *basic_user, *basic_password;
+    const char *authorization;     /* whole header value, e.g. "Bearer xyz" */
+    const char *ca_file, *cert_file, *key_file, *server_name;
+    bool insecure_skip_verify;
+    const char *proxy_url;
+};
+/* What came back, borrowed for the callback only. */
+struct ignis_http_response {
+    int status;                    /* HTTP status; 0 when no response arrived */
+    const char *error;             /* NULL when an exchange completed (any status) */
+    const char *content_type;      /* "" when absent */
+    const char *body;              /* NUL-terminated (not counted in body_len) */
+    size_t body_len;
+    bool body_too_large;           /* max_body was reached (error says so too) */
+    double seconds;                /* the whole exchange */
+};
+typedef void (*ignis_http_done)(void *arg, const struct ignis_http_response *r);
+struct ignis_http_call; /* host-owned, one request in flight */
+
 /* The host table. One is handed to each plugin instance (so log lines carry the
  * instance's plugin and name); it lives until the instance is destroyed. */
 struct ignis_host {
@@ -183,6 +219,23 @@ struct ignis_host {
 
     /* any: the instance's name (the config key it was created from), NUL-terminated. */
     const char *(*instance_name)(const struct ignis_host *h);
+
+    /* loop (since ABI 1.1): starts req on the core's HTTP client (libcurl driven by the
+     * loop). done(arg, response) runs on the loop exactly once, unless the call is
+     * canceled first. Returns the call (host-owned; valid until done returns or
+     * http_cancel), or NULL with err. Calls still in flight when the instance is
+     * destroyed are canceled by the host. */
+    struct ignis_http_call *(*http_fetch)(const struct ignis_host *h,
+                                          const struct ignis_http_request *req,
+                                          ignis_http_done done, void *arg, char *err,
+                                          size_t errlen);
+    /* loop (since ABI 1.1): cancels a call in flight; its done is not called. */
+    void (*http_cancel)(const struct ignis_host *h, struct ignis_http_call *c);
+
+    /* any (since ABI 1.1): the absolute directory of the configuration file in force;
+     * relative file names in the configuration are taken relative to it, as Prometheus
+     * does. "" when there is no configuration file. */
+    const char *(*config_dir)(const struct ignis_host *h);
 };
 
 /* Every ops table begins with these: size, then the instance life cycle.
@@ -512,6 +565,10 @@ struct ignis_query_ops {
     /* any: pretty-prints expr as Prometheus' format_query does into a malloc'd string
      * (caller frees); NULL with err on a parse error. */
     char *(*format)(void *instance, const char *expr, char *err, size_t errlen);
+    /* any (since ABI 1.1): the syntax tree of expr as the JSON /api/v1/parse_query
+     * answers with (Prometheus' shape), malloc'd (caller frees); NULL with err on a
+     * parse error. */
+    char *(*parse_json)(void *instance, const char *expr, char *err, size_t errlen);
 };
 
 /* ---- notifier ----------------------------------------------------------------- */

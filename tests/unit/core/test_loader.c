@@ -137,10 +137,12 @@ static void test_load_all_reports_each_refusal(void **state)
     char *dirs[] = {dir};
     int refused = ig_plugins_load_all(&ps, dirs, 1, err, sizeof err);
     /* bad_major, dup_good (after good... or good after dup_good), misnamed, newer_minor,
-     * nosym, small_ops, unknown_kind: 7 refused; create_fails and one "good" load. */
+     * nosym, small_ops, unknown_kind: 7 refused; create_fails, fetch and one "good"
+     * load. */
     assert_int_equal(refused, 7);
-    assert_int_equal(ps.n, 2);
+    assert_int_equal(ps.n, 3);
     assert_non_null(ig_plugins_find(&ps, "create_fails"));
+    assert_non_null(ig_plugins_find(&ps, "fetch"));
     assert_non_null(ig_plugins_find(&ps, "good"));
     int lines = 0;
     for (char *p = err; (p = strchr(p, '\n')) != NULL; p++)

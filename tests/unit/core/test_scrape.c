@@ -185,7 +185,7 @@ static void test_samples_and_synthetic_series(void **state)
     /* Steady state: the same series hit the cache; nothing new is added. */
     scrape(e, "# TYPE a gauge\na 3\nb{x=\"y\"} 4\n", 2000, 200);
     assert_true(last(e, ADDED) == 0.0);
-    assert_int_equal(e->t.cache.len, 2);
+    assert_int_equal(e->t.cache.n, 2);
     assert_true(last(e, "a{instance=\"host:9100\",job=\"job1\"}") == 3.0);
 }
 
@@ -200,11 +200,46 @@ static void test_vanished_series_go_stale(void **state)
     assert_int_equal(n, 2);
     assert_int_equal(ts[1], 2000);
     assert_true(is_stale(vs[1]));
-    assert_int_equal(e->t.cache.len, 1);
+    assert_int_equal(e->t.cache.n, 1);
     /* It comes back as a new series. */
     scrape(e, "a 4\nb 5\n", 3000, 200);
     assert_true(last(e, ADDED) == 1.0);
     assert_true(last(e, "b{instance=\"host:9100\",job=\"job1\"}") == 5.0);
+}
+
+/* The cache predicts each line from the previous scrape's order; bodies whose order
+ * changes, with series inserted and removed mid-body, past the index's first growth,
+ * must still put every value on its own series. */
+static void test_cache_order_changes(void **state)
+{
+    struct env *e = *state;
+    enum { N = 700 };
+    size_t cap = N * 40;
+    char *body = malloc(cap);
+    /* scrape k: series i (0..N-1) in order rotated by 37*k, skipping i % 5 == k % 5 for
+     * k >= 1; value = k * 10000 + i */
+    for (int k = 0; k < 4; k++) {
+        size_t len = 0;
+        for (int j = 0; j < N; j++) {
+            int i = (j + 37 * k) % N;
+            if (k >= 1 && i % 5 == k % 5)
+                continue;
+            len += (size_t)snprintf(body + len, cap - len, "m{i=\"%d\"} %d\n", i, k * 10000 + i);
+        }
+        scrape(e, body, 1000 * (k + 1), 200);
+        assert_true(e->t.job_ok);
+        assert_int_equal(e->t.cache.n, k >= 1 ? N - N / 5 : N);
+        for (int i = 0; i < N; i += 7) {
+            char name[64];
+            snprintf(name, sizeof name, "m{i=\"%d\",instance=\"host:9100\",job=\"job1\"}", i);
+            double v = last(e, name);
+            if (k >= 1 && i % 5 == k % 5)
+                assert_true(is_stale(v));
+            else if (v != (double)(k * 10000 + i))
+                fail_msg("scrape %d: series %d holds %g", k, i, v);
+        }
+    }
+    free(body);
 }
 
 static void test_failed_scrape_marks_everything_stale(void **state)
@@ -221,7 +256,7 @@ static void test_failed_scrape_marks_everything_stale(void **state)
     size_t n = samples(e, "a{instance=\"host:9100\",job=\"job1\"}", ts, vs, 8);
     assert_int_equal(n, 2);
     assert_true(is_stale(vs[1])); /* the failed scrape's value 2 was not appended */
-    assert_int_equal(e->t.cache.len, 0);
+    assert_int_equal(e->t.cache.n, 0);
 }
 
 static void test_sample_limit_fails_the_scrape(void **state)
@@ -293,7 +328,7 @@ static void test_metric_relabeling_drops(void **state)
     assert_int_equal(samples(e, "drop_me{instance=\"host:9100\",job=\"job1\"}", ts, vs, 8), 0);
     scrape(e, "keep_me 1\ndrop_me 2\n", 2000, 200);
     assert_true(last(e, POST) == 1.0);
-    assert_int_equal(e->t.cache.len, 2); /* the dropped one is remembered as dropped */
+    assert_int_equal(e->t.cache.n, 2); /* the dropped one is remembered as dropped */
 }
 
 static void test_label_limits(void **state)
@@ -408,6 +443,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_samples_and_synthetic_series, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vanished_series_go_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_order_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_scrape_marks_everything_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sample_limit_fails_the_scrape, setup, teardown),
         cmocka_unit_test_setup_teardown(test_honor_labels, setup, teardown),

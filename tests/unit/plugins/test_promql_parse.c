@@ -447,6 +447,81 @@ static void test_deep_nesting_bounded(void **state)
     free(q);
 }
 
+/* The /api/v1/parse_query tree of q must be want (Prometheus' shape: keys sorted,
+ * durations in ms, name matcher after the braces' matchers). */
+static void ast_json(const char *q, const char *want)
+{
+    struct pq_expr *e = parse_ok(q);
+    char err[256] = "";
+    char *s = pq_node_json(e->root, err, sizeof err);
+    if (!s)
+        fail_msg("json of '%s' failed: %s", q, err);
+    if (strcmp(s, want) != 0)
+        fail_msg("'%s' as JSON:\n%s\nwant:\n%s", q, s, want);
+    free(s);
+    pq_expr_free(e);
+}
+
+#define VS(name, m, extra)                                                                 \
+    "{\"anchored\":false,\"matchers\":[" m "],\"name\":\"" name "\",\"offset\":0"           \
+    ",\"smoothed\":false,\"startOrEnd\":null,\"timestamp\":null,\"type\":\"vectorSelector\"}"
+#define NM(v) "{\"name\":\"__name__\",\"type\":\"=\",\"value\":\"" v "\"}"
+
+static void test_parse_query_json(void **state)
+{
+    (void)state;
+    ast_json("1.5e3", "{\"type\":\"numberLiteral\",\"val\":\"1500\"}");
+    ast_json("-Inf", "{\"type\":\"numberLiteral\",\"val\":\"-Inf\"}");
+    ast_json("\"a<b\\n\"", "{\"type\":\"stringLiteral\",\"val\":\"a\\u003cb\\n\"}");
+    ast_json("up", VS("up", NM("up"), ""));
+    ast_json("{__name__=~\"a.*\",b!=\"c\"}",
+             "{\"anchored\":false,\"matchers\":[{\"name\":\"__name__\",\"type\":\"=~\",\"value\":"
+             "\"a.*\"},{\"name\":\"b\",\"type\":\"!=\",\"value\":\"c\"}],\"name\":\"\","
+             "\"offset\":0,\"smoothed\":false,\"startOrEnd\":null,\"timestamp\":null,"
+             "\"type\":\"vectorSelector\"}");
+    ast_json("rate(x{a!~\"b\"}[5m] offset -1m @ 12.5)",
+             "{\"args\":[{\"anchored\":false,\"matchers\":[{\"name\":\"a\",\"type\":\"!~\","
+             "\"value\":\"b\"}," NM("x") "],\"name\":\"x\",\"offset\":-60000,\"range\":300000,"
+             "\"smoothed\":false,\"startOrEnd\":null,\"timestamp\":12500,\"type\":"
+             "\"matrixSelector\"}],\"func\":{\"argTypes\":[\"matrix\"],\"name\":\"rate\","
+             "\"returnType\":\"vector\",\"variadic\":0},\"type\":\"call\"}");
+    ast_json("max_over_time((x)[1h:] @ end())",
+             "{\"args\":[{\"alignEvalTime\":false,\"expr\":{\"expr\":" VS("x", NM("x"), "")
+             ",\"type\":\"parenExpr\"},\"offset\":0,\"range\":3600000,\"startOrEnd\":\"end\","
+             "\"step\":0,\"timestamp\":null,\"type\":\"subquery\"}],\"func\":{\"argTypes\":"
+             "[\"matrix\"],\"name\":\"max_over_time\",\"returnType\":\"vector\",\"variadic\":0},"
+             "\"type\":\"call\"}");
+    ast_json("count_values without (a, b) (\"v\", x)",
+             "{\"expr\":" VS("x", NM("x"), "") ",\"grouping\":[\"a\",\"b\"],\"op\":"
+             "\"count_values\",\"param\":{\"type\":\"stringLiteral\",\"val\":\"v\"},\"type\":"
+             "\"aggregation\",\"without\":true}");
+    /* scalar operands: no matching; set operators: many-to-many; <, > and & escaped
+     * as Go's encoder does */
+    ast_json("x > bool 1",
+             "{\"bool\":true,\"lhs\":" VS("x", NM("x"), "") ",\"matching\":null,\"op\":\"\\u003e\","
+             "\"rhs\":{\"type\":\"numberLiteral\",\"val\":\"1\"},\"type\":\"binaryExpr\"}");
+    ast_json("x unless ignoring (i) y",
+             "{\"bool\":false,\"lhs\":" VS("x", NM("x"), "") ",\"matching\":{\"card\":"
+             "\"many-to-many\",\"fillValues\":{\"lhs\":null,\"rhs\":null},\"include\":[],"
+             "\"labels\":[\"i\"],\"on\":false},\"op\":\"unless\",\"rhs\":" VS("y", NM("y"), "")
+             ",\"type\":\"binaryExpr\"}");
+    ast_json("x / on (j) group_right (k) y",
+             "{\"bool\":false,\"lhs\":" VS("x", NM("x"), "") ",\"matching\":{\"card\":"
+             "\"one-to-many\",\"fillValues\":{\"lhs\":null,\"rhs\":null},\"include\":[\"k\"],"
+             "\"labels\":[\"j\"],\"on\":true},\"op\":\"/\",\"rhs\":" VS("y", NM("y"), "")
+             ",\"type\":\"binaryExpr\"}");
+    ast_json("x + fill_left(0.5) fill_right(1e-7) y",
+             "{\"bool\":false,\"lhs\":" VS("x", NM("x"), "") ",\"matching\":{\"card\":"
+             "\"one-to-one\",\"fillValues\":{\"lhs\":0.5,\"rhs\":1e-7},\"include\":[],"
+             "\"labels\":[],\"on\":false},\"op\":\"+\",\"rhs\":" VS("y", NM("y"), "")
+             ",\"type\":\"binaryExpr\"}");
+    /* a unary minus on a number folds into the literal; on anything else it stays */
+    ast_json("-(1)", "{\"expr\":{\"expr\":{\"type\":\"numberLiteral\",\"val\":\"1\"},"
+                     "\"type\":\"parenExpr\"},\"op\":\"-\",\"type\":\"unaryExpr\"}");
+    ast_json("time()", "{\"args\":[],\"func\":{\"argTypes\":[],\"name\":\"time\","
+                       "\"returnType\":\"scalar\",\"variadic\":0},\"type\":\"call\"}");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -466,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_pretty),
         cmocka_unit_test(test_quote_and_float_format),
         cmocka_unit_test(test_deep_nesting_bounded),
+        cmocka_unit_test(test_parse_query_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -165,6 +165,96 @@ static void test_append_select_and_read(void **state)
     fx_close(&f);
 }
 
+/* Reads every series of sel through q: counts series, samples (by batches) and samples
+ * in the chunks handed out; *last gets the newest sample time seen. */
+static void read_all(struct ignis_querier *q, const char *sel, size_t *nser, size_t *nsmp,
+                     size_t *nchk_smp, int64_t *last)
+{
+    struct ignis_selector s;
+    char err[256];
+    if (ignis_selector_parse(sel, strlen(sel), &s, err, sizeof err) < 0)
+        fail_msg("%s: %s", sel, err);
+    struct ignis_series_set *set;
+    assert_int_equal(ops->select(q, s.matchers, s.n, NULL, &set), 0);
+    struct ignis_series ser;
+    *nser = *nsmp = *nchk_smp = 0;
+    *last = INT64_MIN;
+    while (ops->set_next(set, &ser) == 1) {
+        (*nser)++;
+        int64_t t[64];
+        double v[64];
+        struct ignis_sample_batch b = {.t = t, .v = v, .cap = 64};
+        long got;
+        while ((got = ops->set_samples(set, INT64_MIN, INT64_MAX, &b)) > 0) {
+            *nsmp += (size_t)got;
+            if (t[got - 1] > *last)
+                *last = t[got - 1];
+        }
+        assert_true(got == 0);
+        struct ignis_chunk c;
+        int k;
+        while ((k = ops->set_chunk(set, INT64_MIN, INT64_MAX, &c)) == 1)
+            *nchk_smp += c.nsamples;
+        assert_int_equal(k, 0);
+    }
+    ops->set_close(set);
+    ignis_selector_free(&s);
+}
+
+/* plugin.h: a querier sees the data as of its creation. Samples committed later into the
+ * same series, and series first committed later, stay out of it; a new querier sees them. */
+static void test_querier_sees_data_as_of_creation(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_open(&f);
+    uint64_t refs[6];
+    const int64_t t0 = 1000000;
+    load(&f, t0, refs);
+    struct ignis_querier *before = ops->querier(f.inst, INT64_MIN, INT64_MAX);
+    assert_non_null(before);
+
+    /* Two more commits: more samples for every series (the first chunk fills up and a
+     * new one starts), then a new series. */
+    for (int c = 0; c < 2; c++) {
+        struct ignis_appender *a = ops->appender(f.inst);
+        for (int k = 0; k < 50; k++) {
+            struct ignis_ref_sample rs[6];
+            int errs[6];
+            for (int i = 0; i < 6; i++)
+                rs[i] = (struct ignis_ref_sample){refs[i], t0 + (300 + c * 50 + k) * 1000, 1.0};
+            assert_int_equal(ops->append_refs(a, rs, 6, errs), 6);
+        }
+        assert_int_equal(ops->commit(a), 0);
+    }
+    struct ignis_appender *a = ops->appender(f.inst);
+    struct ignis_label ls[3] = {ignis_label_make("__name__", "up"),
+                                ignis_label_make("instance", "d"), ignis_label_make("job", "api")};
+    uint64_t ref;
+    assert_int_equal(ops->append(a, ls, 3, t0 + 500000, 7, &ref), 0);
+    assert_int_equal(ops->commit(a), 0);
+
+    size_t nser, nsmp, nchk;
+    int64_t last;
+    read_all(before, "up", &nser, &nsmp, &nchk, &last);
+    assert_int_equal(nser, 6);
+    assert_int_equal(nsmp, 6 * 300);
+    assert_int_equal(nchk, 6 * 300);
+    assert_int_equal(last, t0 + 299000);
+    read_all(before, "up{instance=\"d\"}", &nser, &nsmp, &nchk, &last);
+    assert_int_equal(nser, 0);
+    ops->querier_close(before);
+
+    struct ignis_querier *after = ops->querier(f.inst, INT64_MIN, INT64_MAX);
+    read_all(after, "up", &nser, &nsmp, &nchk, &last);
+    assert_int_equal(nser, 7);
+    assert_int_equal(nsmp, 6 * 400 + 1);
+    assert_int_equal(nchk, 6 * 400 + 1);
+    assert_int_equal(last, t0 + 500000);
+    ops->querier_close(after);
+    fx_close(&f);
+}
+
 static void test_append_errors_and_rollback(void **state)
 {
     (void)state;
@@ -869,6 +959,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_select_and_read),
         cmocka_unit_test(test_append_errors_and_rollback),
+        cmocka_unit_test(test_querier_sees_data_as_of_creation),
         cmocka_unit_test(test_labels_and_metadata),
         cmocka_unit_test(test_data_survives_recreate),
         cmocka_unit_test(test_blocks_and_head_merged),
