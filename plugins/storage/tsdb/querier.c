@@ -475,7 +475,7 @@ int dbq_select(struct dbq *q, const struct ignis_matcher *ms, size_t n, size_t l
             /* labels only (no chunks in an empty range), and what the querier may see */
             if (head_series_at(q->db->head, p.v[i], INT64_MAX, INT64_MIN, q->seq, &s->hv) != 0)
                 continue;
-            if (s->hv.vis_maxt < q->mint)
+            if (s->hv.vis_maxt == INT64_MIN || s->hv.vis_maxt < q->mint)
                 continue; /* no sample in range committed before the querier opened */
             if (nc == cc) {
                 cc = cc ? cc * 2 : 256;
