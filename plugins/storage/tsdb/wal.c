@@ -134,11 +134,17 @@ int wal_segment(const struct wal *w)
 
 int wal_flush(struct wal *w, char *err, size_t errlen)
 {
-    if (w->alloc > w->flushed) {
-        if (write_full(w->fd, w->page + w->flushed, w->alloc - w->flushed) < 0)
+    /* Written at the page's own offset, and progress kept byte by byte: after a short
+     * write (a full disk) a retry continues where the bytes stopped, never repeats them. */
+    while (w->alloc > w->flushed) {
+        off_t off = (off_t)w->done_pages * WAL_PAGE_SIZE + (off_t)w->flushed;
+        ssize_t k = pwrite(w->fd, w->page + w->flushed, w->alloc - w->flushed, off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
             return tsdb_errf(err, errlen, -1, "write WAL segment %d: %s", w->seg,
-                             strerror(errno));
-        w->flushed = w->alloc;
+                             k < 0 ? strerror(errno) : "no progress");
+        w->flushed += (size_t)k;
     }
     return 0;
 }
