@@ -5,11 +5,20 @@
 # bench_requests_total{job (10 values), instance (1,000 values)} and a classic histogram
 # bench_latency_seconds{job (10), instance (100)} with 10 buckets each (10,000 bucket
 # series, plus _count and _sum). Deterministic: no random source.
+# Argument 2 `text`: the same samples in the Prometheus text format instead, timestamps in
+# integer milliseconds (what VictoriaMetrics' /api/v1/import/prometheus takes).
 T0=${1:-1700000000}
-exec awk -v T0="$T0" '
+FMT=${2:-openmetrics}
+case "$FMT" in
+openmetrics | text) ;;
+*) echo "qbench_gen.sh: format must be openmetrics or text, not $FMT" >&2; exit 2 ;;
+esac
+exec awk -v T0="$T0" -v FMT="$FMT" '
 BEGIN {
     N = 481                                  # 2 h at 15 s, both ends included
-    for (k = 0; k < N; k++) ts[k] = sprintf("%d.007", T0 + 15 * k)
+    for (k = 0; k < N; k++)
+        if (FMT == "text") ts[k] = sprintf("%.0f", (T0 + 15 * k) * 1000 + 7)
+        else ts[k] = sprintf("%d.007", T0 + 15 * k)
 
     print "# TYPE bench_requests counter"
     print "# HELP bench_requests Requests served."
@@ -52,5 +61,5 @@ BEGIN {
             printf "bench_latency_seconds_sum{%s} %.6f %s\n", base, sum, ts[k]
         }
     }
-    print "# EOF"
+    if (FMT == "openmetrics") print "# EOF"
 }'
