@@ -376,10 +376,11 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
                 resets[j] = resets[j - 1] + (r->v[j] < r->v[j - 1]);
         }
         for (size_t k = 0; k < ev->nsteps; k++) {
-            if (ev_check(ev) < 0)
+            if ((k & 63) == 0 && ev_check(ev) < 0)
                 goto done;
             int64_t ts = ev_step_ts(ev, k);
-            int64_t wend = ev_at_time(ev, ra.at, ra.at_ms, ts) - ra.offset;
+            int64_t wend =
+                (ra.at == PQ_AT_NONE ? ts : ev_at_time(ev, ra.at, ra.at_ms, ts)) - ra.offset;
             int64_t wstart = wend - ra.range;
             if (ra.at != PQ_AT_NONE) {
                 lo = 0;

@@ -8,18 +8,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Bytes past the stream's end that put_bits may overwrite: it stores 8 bytes at once. The
+ * buffer keeps this much beyond len + whatever was reserved (past max too). */
+#define PUT_SLACK 8
+/* Bound on max, so cap (max + PUT_SLACK) fits 32 bits. */
+#define BSTREAM_MAX (UINT32_MAX - 64)
+
 void bstream_init(struct bstream *s, size_t initial_cap, size_t max)
 {
     s->buf = NULL;
     s->len = 0;
     s->cap = 0;
-    s->max = max ? max : SIZE_MAX;
+    s->max = max && max < BSTREAM_MAX ? (uint32_t)max : BSTREAM_MAX;
     s->free_bits = 0;
     s->err = false;
+    if (initial_cap > s->max)
+        initial_cap = s->max;
     if (initial_cap) {
         s->buf = malloc(initial_cap);
         if (s->buf)
-            s->cap = initial_cap;
+            s->cap = (uint32_t)initial_cap;
         else
             s->err = true;
     }
@@ -33,10 +41,10 @@ void bstream_free(struct bstream *s)
     s->free_bits = 0;
 }
 
-/* Makes room for n more bytes (growing by doubling up to max). */
+/* Makes room for n more bytes of data, plus PUT_SLACK (growing by a quarter, up to max). */
 static bool bstream_reserve(struct bstream *s, size_t n)
 {
-    if (s->cap - s->len >= n)
+    if (s->cap >= s->len && s->cap - s->len >= n + PUT_SLACK)
         return true;
     if (s->err || s->max - s->len < n) {
         s->err = true;
@@ -45,35 +53,45 @@ static bool bstream_reserve(struct bstream *s, size_t n)
     /* Grow by a quarter, at least 64 bytes: an open chunk is most of a head series'
      * memory, and doubling would leave a third of it unused on average. */
     size_t ncap = s->cap ? s->cap : 32;
-    while (ncap - s->len < n)
+    while (ncap - s->len < n + PUT_SLACK)
         ncap += ncap / 4 > 64 ? ncap / 4 : 64;
-    if (ncap > s->max)
-        ncap = s->max;
+    if (ncap > (size_t)s->max + PUT_SLACK)
+        ncap = (size_t)s->max + PUT_SLACK;
     uint8_t *nb = realloc(s->buf, ncap);
     if (!nb) {
         s->err = true;
         return false;
     }
     s->buf = nb;
-    s->cap = ncap;
+    s->cap = (uint32_t)ncap;
     return true;
 }
 
-/* Appends the low nbits (1..64) of v, most significant first, into reserved space:
- * up to 8 bits per step, so a 64-bit value costs at most 9 steps. */
+/* Writes the low nbits (1..57) of v at the stream's end, most significant first, with one
+ * 8-byte big-endian store: the partial last byte's used bits, then v, then zeros. Needs
+ * PUT_SLACK bytes of reserved space past len. */
+static inline void put_bits57(struct bstream *s, uint64_t v, unsigned nbits)
+{
+    unsigned used = s->free_bits ? 8u - s->free_bits : 0; /* bits in the partial byte */
+    uint32_t i = s->free_bits ? s->len - 1 : s->len;
+    uint64_t w = (v & (((uint64_t)1 << nbits) - 1)) << (64 - used - nbits);
+    if (used)
+        w |= (uint64_t)(s->buf[i] >> s->free_bits) << (64 - used);
+    be64_put(s->buf + i, w);
+    unsigned total = used + nbits;
+    s->len = i + (total + 7) / 8;
+    s->free_bits = (uint8_t)((8 - (total & 7)) & 7);
+}
+
+/* Appends the low nbits (0..64) of v, most significant first, into reserved space. */
 static inline void put_bits(struct bstream *s, uint64_t v, unsigned nbits)
 {
-    while (nbits) {
-        if (s->free_bits == 0) {
-            s->buf[s->len++] = 0;
-            s->free_bits = 8;
-        }
-        unsigned take = nbits < s->free_bits ? nbits : s->free_bits;
-        uint8_t part = (uint8_t)((v >> (nbits - take)) & ((1u << take) - 1));
-        s->buf[s->len - 1] |= (uint8_t)(part << (s->free_bits - take));
-        s->free_bits = (uint8_t)(s->free_bits - take);
-        nbits -= take;
+    if (nbits > 57) {
+        put_bits57(s, v >> 32, nbits - 32);
+        nbits = 32;
     }
+    if (nbits)
+        put_bits57(s, v, nbits);
 }
 
 void bstream_write_bit(struct bstream *s, unsigned bit)
@@ -386,12 +404,89 @@ static inline bool read_xor(struct xor_it *it)
     return true;
 }
 
+static inline uint64_t load_be64(const uint8_t *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return __builtin_bswap64(x);
+}
+
+/* A sample after the second one, when at least 16 bytes are left: every field but a
+ * 64-bit delta-of-delta or a window of more than 57 bits is cut from a word loaded at
+ * most three times. Returns 1 (sample read), 0 (take the general path: nothing was
+ * consumed) or -1 (corrupt). */
+static inline int next_fast(struct xor_it *it)
+{
+    const uint8_t *p = it->r.p;
+    size_t pos = it->r.bitpos;
+    uint64_t w = load_be64(p + (pos >> 3)) << (pos & 7); /* at least 57 bits valid */
+    unsigned ones = (unsigned)__builtin_clzll(~w);     /* ~w != 0: its low bits are set */
+    if (ones >= 4)
+        return 0; /* 64-bit delta of delta: rare */
+    static const unsigned widths[4] = {0, 14, 17, 20};
+    unsigned wd = widths[ones], used = ones + 1;
+    uint64_t dod = 0;
+    if (wd) {
+        uint64_t bits = (w << used) >> (64 - wd);
+        if (bits > ((uint64_t)1 << (wd - 1)))
+            bits -= (uint64_t)1 << wd;
+        dod = bits;
+        used += wd;
+    }
+    pos += used; /* at most 24 bits */
+    w = load_be64(p + (pos >> 3)) << (pos & 7);
+    uint8_t leading = it->leading, trailing = it->trailing;
+    uint64_t vbits = it->v;
+    if (w >> 63) {
+        if ((w >> 62) & 1) {
+            unsigned lead = (unsigned)(w >> 57) & 31, sig = (unsigned)(w >> 51) & 63;
+            if (sig == 0)
+                sig = 64;
+            if (lead + sig > 64)
+                return -1;
+            leading = (uint8_t)lead;
+            trailing = (uint8_t)(64 - lead - sig);
+            pos += 13;
+        } else {
+            if (leading + trailing >= 64)
+                return -1; /* reuse of a window never set */
+            pos += 2;
+        }
+        unsigned sig = 64u - leading - trailing;
+        if (sig > 57)
+            return 0; /* fewer bits than that are sure to be in the word */
+        w = load_be64(p + (pos >> 3)) << (pos & 7); /* pos moved at most 37 bits */
+        vbits ^= (w >> (64 - sig)) << trailing;
+        pos += sig;
+    } else {
+        pos += 1;
+    }
+    it->r.bitpos = pos;
+    it->leading = leading;
+    it->trailing = trailing;
+    it->v = vbits;
+    it->tdelta += dod;
+    it->t = (int64_t)((uint64_t)it->t + it->tdelta);
+    return 1;
+}
+
 int xor_it_next(struct xor_it *it, int64_t *t, double *v)
 {
     if (it->err)
         return -1;
     if (it->read >= it->total)
         return 0;
+    if (it->read >= 2 && (it->r.bitpos >> 3) + 16 <= it->r.len) {
+        int k = next_fast(it);
+        if (k < 0)
+            goto corrupt;
+        if (k > 0) {
+            it->read++;
+            *t = it->t;
+            *v = f64_from_bits(it->v);
+            return 1;
+        }
+    }
     if (it->read == 0) {
         uint64_t u;
         if (!read_uvarint_bits(&it->r, &u) || !breader_bits(&it->r, 64, &it->v))

@@ -107,23 +107,64 @@ struct mchunk {
     uint64_t ref; /* in chunks_head/ */
 };
 
+/* A head series: 120 bytes plus its label pairs, and the open chunk's bytes. Fields are
+ * ordered so nothing pads; the open chunk's encoder is embedded (no allocation of its own)
+ * and mm's capacity follows from nmm (mm_cap). */
 struct series {
     uint32_t id;
     uint16_t nls;
     bool logged;          /* its series record is in the WAL */
+    bool last_v_known;    /* false after replay attached mmapped chunks: read lazily */
     uint32_t pending;     /* samples in open appenders (atomic): truncation keeps it */
+    uint32_t nmm;         /* mmapped chunks in mm */
     uint64_t hash;        /* of the label strings */
     int64_t max_t;        /* newest committed sample; INT64_MIN: none */
     uint64_t last_v;      /* its value bits, when last_v_known */
-    bool last_v_known;    /* false after replay attached mmapped chunks: read lazily */
-    struct xor_enc *open; /* NULL: no open chunk */
-    int64_t open_mint;
-    int64_t open_end;     /* the open chunk takes samples below this */
+    int64_t open_mint;    /* first sample of the open chunk */
+    struct xor_enc enc;   /* the open chunk; enc.s.buf NULL: none (has_open) */
     struct mchunk *mm;
-    uint32_t nmm, mm_cap;
     struct series *next_hash; /* chain in the hash table */
     uint32_t ls[];        /* name, value symbol ids */
 };
+
+_Static_assert(sizeof(void *) != 8 || sizeof(struct series) == 120, "struct series grew");
+
+static inline bool has_open(const struct series *s)
+{
+    return s->enc.s.buf != NULL;
+}
+
+static void drop_open(struct series *s)
+{
+    xor_enc_free(&s->enc);
+}
+
+/* The capacity mm has for nmm entries: 0, then powers of two from 4. After a truncation
+ * shrank nmm the allocation is larger than this, never smaller. */
+static uint32_t mm_cap(uint32_t nmm)
+{
+    if (nmm == 0)
+        return 0;
+    uint32_t c = 4;
+    while (c < nmm)
+        c *= 2;
+    return c;
+}
+
+/* Room for one more mmapped chunk in s->mm. */
+static int mm_reserve(struct series *s)
+{
+    if (s->nmm < mm_cap(s->nmm))
+        return 0;
+    if (s->nmm >= UINT32_MAX / 2)
+        return -1;
+    uint32_t ncap = s->nmm ? s->nmm * 2 : 4;
+    struct mchunk *nm = realloc(s->mm, ncap * sizeof *nm);
+    if (!nm)
+        return -1;
+    s->mm = nm;
+    return 0;
+}
 
 #define ARENA_BLOCK (64 * 1024)
 
@@ -581,10 +622,7 @@ static struct series *series_create(struct head *h, uint32_t id, uint64_t hash,
 
 static void series_free(struct series *s)
 {
-    if (s->open) {
-        xor_enc_free(s->open);
-        free(s->open);
-    }
+    drop_open(s);
     free(s->mm);
     free(s);
 }
@@ -595,10 +633,10 @@ static void series_free(struct series *s)
  * directory: then mm[].ref is a malloc'd copy's address). */
 static int cut_chunk(struct head *h, struct series *s)
 {
-    if (!s->open)
+    if (!has_open(s))
         return 0;
     size_t len;
-    const uint8_t *b = xor_enc_bytes(s->open, &len);
+    const uint8_t *b = xor_enc_bytes(&s->enc, &len);
     struct mchunk mc = {s->open_mint, s->max_t, 0};
     if (h->have_hc) {
         char err[256];
@@ -616,18 +654,13 @@ static int cut_chunk(struct head *h, struct series *s)
         memcpy(copy + sizeof l32, b, len);
         mc.ref = (uint64_t)(uintptr_t)copy;
     }
-    if (s->nmm == s->mm_cap) {
-        uint32_t ncap = s->mm_cap ? s->mm_cap * 2 : 4;
-        struct mchunk *nm = realloc(s->mm, ncap * sizeof *nm);
-        if (!nm)
-            return -1;
-        s->mm = nm;
-        s->mm_cap = ncap;
+    if (mm_reserve(s) < 0) {
+        if (!h->have_hc)
+            free((void *)(uintptr_t)mc.ref);
+        return -1;
     }
     s->mm[s->nmm++] = mc;
-    xor_enc_free(s->open);
-    free(s->open);
-    s->open = NULL;
+    drop_open(s);
     return 0;
 }
 
@@ -638,6 +671,14 @@ static int64_t range_start(int64_t t, int64_t range)
     if (t % range < 0)
         q--;
     return q * range;
+}
+
+/* The open chunk takes samples below this: the end of the chunk range its first sample is
+ * in. */
+static int64_t open_end(const struct head *h, const struct series *s)
+{
+    int64_t start = range_start(s->open_mint, h->chunk_range);
+    return start > INT64_MAX - h->chunk_range ? INT64_MAX : start + h->chunk_range;
 }
 
 /* The bits of the series' newest value (decoding its last mmapped chunk when replay left it
@@ -674,23 +715,19 @@ static int series_append(struct head *h, struct series *s, int64_t t, double v)
             return vb == last_value(h, s) ? APPLY_DUP_SAME : IGNIS_E_DUP_TS;
         return IGNIS_E_OUT_OF_ORDER;
     }
-    if (s->open && (s->open->n >= TSDB_CHUNK_SAMPLES || t >= s->open_end))
-        if (cut_chunk(h, s) < 0 && s->open && s->open->n >= TSDB_CHUNK_MAX_SAMPLES)
+    if (has_open(s) && (s->enc.n >= TSDB_CHUNK_SAMPLES || t >= open_end(h, s)))
+        if (cut_chunk(h, s) < 0 && has_open(s) && s->enc.n >= TSDB_CHUNK_MAX_SAMPLES)
             return IGNIS_E_IO;
-    if (!s->open) {
-        s->open = malloc(sizeof *s->open);
-        if (!s->open || xor_enc_init(s->open, 32, 0) < 0) {
-            free(s->open);
-            s->open = NULL;
+    if (!has_open(s)) {
+        if (xor_enc_init(&s->enc, 32, 0) < 0) {
+            drop_open(s);
             return IGNIS_E_NOMEM;
         }
         s->open_mint = t;
-        int64_t start = range_start(t, h->chunk_range);
-        s->open_end = start > INT64_MAX - h->chunk_range ? INT64_MAX : start + h->chunk_range;
         h->st.chunks_created++;
         h->st.chunks++; /* a cut moves a chunk to disk but keeps it counted */
     }
-    if (xor_enc_append(s->open, t, v) < 0)
+    if (xor_enc_append(&s->enc, t, v) < 0)
         return IGNIS_E_NOMEM;
     s->max_t = t;
     s->last_v = vb;
@@ -1099,14 +1136,8 @@ static void attach_chunks(struct replay *r, struct series *s)
             continue; /* overlapping duplicate */
         if (r->fc[i].maxt < r->h->min_valid)
             continue; /* in a block already */
-        if (s->nmm == s->mm_cap) {
-            uint32_t ncap = s->mm_cap ? s->mm_cap * 2 : 4;
-            struct mchunk *nm = realloc(s->mm, ncap * sizeof *nm);
-            if (!nm)
-                return;
-            s->mm = nm;
-            s->mm_cap = ncap;
-        }
+        if (mm_reserve(s) < 0)
+            return;
         s->mm[s->nmm++] = (struct mchunk){r->fc[i].mint, r->fc[i].maxt, r->fc[i].cref};
         r->h->st.chunks++;
         s->max_t = r->fc[i].maxt;
@@ -1558,19 +1589,17 @@ int head_truncate(struct head *h, int64_t mint, bool delete_files,
             }
         }
         s->nmm = k;
-        if (s->open && s->max_t < mint) {
-            xor_enc_free(s->open);
-            free(s->open);
-            s->open = NULL;
+        if (has_open(s) && s->max_t < mint) {
+            drop_open(s);
             st->chunks_dropped++;
         }
         if (s->nmm)
             newmin = s->mm[0].mint < newmin ? s->mm[0].mint : newmin;
-        else if (s->open)
+        else if (has_open(s))
             newmin = s->open_mint < newmin ? s->open_mint : newmin;
         /* A series that never got a sample (a rolled-back creation) stays until it is
          * older than a truncation: max_t INT64_MIN counts as old. */
-        if (!s->nmm && !s->open && !__atomic_load_n(&s->pending, __ATOMIC_RELAXED)) {
+        if (!s->nmm && !has_open(s) && !__atomic_load_n(&s->pending, __ATOMIC_RELAXED)) {
             struct series **pp = &h->buckets[s->hash & h->bucket_mask];
             while (*pp && *pp != s)
                 pp = &(*pp)->next_hash;
@@ -1693,7 +1722,7 @@ static bool series_in_range(const struct series *s, int64_t mint, int64_t maxt)
     for (uint32_t i = 0; i < s->nmm; i++)
         if (s->mm[i].maxt >= mint && s->mm[i].mint <= maxt)
             return true;
-    return s->open && s->open_mint <= maxt && s->max_t >= mint;
+    return has_open(s) && s->open_mint <= maxt && s->max_t >= mint;
 }
 
 static int cmp_series(const void *a, const void *b, void *arg)
@@ -1836,9 +1865,9 @@ int head_series_at(struct head *h, uint64_t ref, int64_t mint, int64_t maxt, uin
     if (nst)
         memcpy(v->stones, st, nst * sizeof *st);
     v->nstones = nst;
-    if (s->open && s->open_mint <= maxt && s->max_t >= mint) {
+    if (has_open(s) && s->open_mint <= maxt && s->max_t >= mint) {
         size_t len;
-        const uint8_t *b = xor_enc_bytes(s->open, &len);
+        const uint8_t *b = xor_enc_bytes(&s->enc, &len);
         if (len > v->open_cap) {
             uint8_t *no = realloc(v->open, len);
             if (!no) {
