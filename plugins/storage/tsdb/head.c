@@ -1260,7 +1260,7 @@ static int replay_dir(struct replay *r, const char *dir, int first, char *err, s
 {
     struct head *h = r->h;
     struct wal_reader *wr;
-    if (wal_reader_open(&wr, dir, first, -1, err, errlen) < 0)
+    if (wal_reader_open_async(&wr, dir, first, -1, err, errlen) < 0)
         return -1;
     const uint8_t *rec;
     size_t len;
