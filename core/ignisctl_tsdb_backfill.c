@@ -52,6 +52,9 @@ struct progress {
     size_t file_size;
 };
 
+/* A bar is on the terminal's last line: errors clear it before they are printed. */
+static bool bar_shown;
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -94,6 +97,7 @@ static void progress_show(struct progress *p, bool final)
     }
     if (p->tty) {
         enum { WIDTH = 30 };
+        bar_shown = true;
         char bar[WIDTH + 1];
         int full = (int)(frac * WIDTH);
         for (int i = 0; i < WIDTH; i++)
@@ -161,6 +165,9 @@ static void line_error(const struct input *in, uint32_t line, const char *fmt, .
     __attribute__((format(printf, 3, 4)));
 static void line_error(const struct input *in, uint32_t line, const char *fmt, ...)
 {
+    if (bar_shown)
+        fputs("\r\033[K", stderr);
+    bar_shown = false;
     fprintf(stderr, "%s:%u: ", in->path, line);
     va_list ap;
     va_start(ap, fmt);

@@ -3,10 +3,9 @@
  * strtod, no locale: the digits come from Schubfach (R. Giulietti, "The Schubfach way to
  * render doubles", 2020), written here from the paper's description. The 128-bit powers of
  * ten it multiplies by are computed once, at first use (pthread_once), with the small exact
- * big-integer arithmetic below; that costs well under a millisecond. */
+ * big-integer arithmetic below (some tens of microseconds). */
 #include <config.h>
 
-#include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,8 +18,8 @@
 typedef unsigned __int128 u128;
 
 /* ---- exact big integers (table set-up and the rare exact comparison) --------------
- * Little-endian 32-bit limbs. 1280 bits hold every number used: 10^324 (1077 bits), the
- * long division's remainder (< 2 * 10^292), X * 2^947 and n * 5^324 of the exact path. */
+ * Little-endian 32-bit limbs. 1280 bits hold every number used: 10^324 (1077 bits),
+ * 2^1120, and X * 2^947 or n * 5^324 (both under 1010 bits) of the exact path. */
 #define BIG_LIMBS 40
 
 struct big {
@@ -83,14 +82,14 @@ static int big_cmp(const struct big *a, const struct big *b)
     return 0;
 }
 
-/* a -= b, with a >= b */
-static void big_sub(struct big *a, const struct big *b)
+/* a = floor(a / 10) */
+static void big_div10(struct big *a)
 {
-    int64_t borrow = 0;
-    for (int i = 0; i < a->n; i++) {
-        int64_t t = (int64_t)a->w[i] - (i < b->n ? b->w[i] : 0) - borrow;
-        borrow = t < 0;
-        a->w[i] = (uint32_t)(t + (borrow << 32));
+    uint64_t rem = 0;
+    for (int i = a->n - 1; i >= 0; i--) {
+        uint64_t cur = rem << 32 | a->w[i];
+        a->w[i] = (uint32_t)(cur / 10);
+        rem = cur % 10;
     }
     while (a->n && a->w[a->n - 1] == 0)
         a->n--;
@@ -158,6 +157,11 @@ static void pow10_set(struct pow10 *p, u128 g, bool exact, int r)
     p->exact = exact;
 }
 
+/* 2^NEG_K / 10^292 still has more than 128 bits, so every negative power keeps its
+ * leading 128 bits exact in floor(2^NEG_K / 10^m); floor(floor(x / 10) / 10) =
+ * floor(x / 100), so dividing by ten m times gives exactly that. */
+#define NEG_K 1120
+
 static void pow10_init(void)
 {
     struct big p;
@@ -174,23 +178,16 @@ static void pow10_init(void)
             u128 g = (u128)big_bits64(&p, drop + 64) << 64 | big_bits64(&p, drop);
             pow10_set(&pow10_tab[e - P10_MIN], g, !big_low_set(&p, drop), drop);
         }
-        if (e == 0 || -e < P10_MIN)
-            continue;
-        /* 10^-e = 2^(len+127) / 10^e * 2^-(len+127); 2^(len-1) < 10^e < 2^len puts the
-         * quotient strictly between 2^127 and 2^128. Binary long division, 128 steps. */
-        struct big rem;
-        big_set(&rem, 1);
-        big_shl(&rem, len - 1);
-        u128 q = 0;
-        for (int i = 0; i < 128; i++) {
-            big_shl(&rem, 1);
-            q <<= 1;
-            if (big_cmp(&rem, &p) >= 0) {
-                big_sub(&rem, &p);
-                q |= 1;
-            }
-        }
-        pow10_set(&pow10_tab[-e - P10_MIN], q, false, -(len + 127));
+    }
+    /* 10^-m = floor(2^NEG_K / 10^m) * 2^-NEG_K, never exact (10^m divides no power of
+     * two): the leading 128 bits, plus one */
+    big_set(&p, 1);
+    big_shl(&p, NEG_K);
+    for (int m = 1; m <= -P10_MIN; m++) {
+        big_div10(&p);
+        int drop = big_bits(&p) - 128;
+        u128 g = (u128)big_bits64(&p, drop + 64) << 64 | big_bits64(&p, drop);
+        pow10_set(&pow10_tab[-m - P10_MIN], g, false, drop - NEG_K);
     }
 }
 

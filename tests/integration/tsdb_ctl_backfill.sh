@@ -49,6 +49,15 @@ sed 's/^[0-9A-Z]\{26\}/ULID/; s/[0-9]*$//' "$TMP/out.txt" >"$TMP/t1"
 sed 's/^[0-9A-Z]\{26\}/ULID/; s/[0-9]*$//' "$TMP/pout.txt" >"$TMP/t2"
 cmp -s "$TMP/t1" "$TMP/t2" || fail "the printed block table differs: $(diff "$TMP/t2" "$TMP/t1")"
 pass "the printed block table has promtool's layout"
+promtool tsdb create-blocks-from openmetrics -r "$TMP/in.om" "$TMP/theirs-r" >"$TMP/pout.txt" ||
+    fail "promtool create-blocks-from -r"
+"$IGNISCTL" tsdb create-blocks-from openmetrics -r "$TMP/in.om" "$TMP/ours-r" >"$TMP/out.txt" 2>/dev/null ||
+    fail "create-blocks-from -r"
+sed 's/^[0-9A-Z]\{26\}/ULID/; s/[0-9KMGiB]*$//' "$TMP/out.txt" >"$TMP/t1"
+sed 's/^[0-9A-Z]\{26\}/ULID/; s/[0-9KMGiB]*$//' "$TMP/pout.txt" >"$TMP/t2"
+cmp -s "$TMP/t1" "$TMP/t2" || fail "the -r block table differs: $(diff "$TMP/t2" "$TMP/t1")"
+grep -q ' UTC  .*[0-9]KiB[0-9]*B$' "$TMP/out.txt" || fail "-r prints no dates or binary sizes"
+pass "-r prints promtool's dates and binary sizes"
 for b in $(ls "$TMP/ours"); do
     grep -q '"level": 1' "$TMP/ours/$b/meta.json" || fail "block $b is not level 1"
     grep -q "\"$b\"" "$TMP/ours/$b/meta.json" || fail "block $b is not its own source"

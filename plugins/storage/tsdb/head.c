@@ -1001,6 +1001,8 @@ static int log_new_series(struct head *h, struct head_app *a, struct ebuf *b, ch
     rec_encode_series_begin(b);
     struct ignis_label *ls = NULL;
     size_t ls_cap = 0;
+    uint64_t *marked = NULL; /* ids logged by this call: unmarked if the write fails */
+    size_t nmarked = 0, marked_cap = 0;
     pthread_rwlock_rdlock(&h->lock);
     for (size_t pass = 0; pass < 2; pass++) {
         size_t cnt = pass == 0 ? a->ncreated : a->n;
@@ -1020,18 +1022,42 @@ static int log_new_series(struct head *h, struct head_app *a, struct ebuf *b, ch
                 ls[k] = (struct ignis_label){h->sym_s[s->ls[2 * k]], h->sym_len[s->ls[2 * k]],
                                              h->sym_s[s->ls[2 * k + 1]],
                                              h->sym_len[s->ls[2 * k + 1]]};
+            if (nmarked == marked_cap) {
+                size_t nc = marked_cap ? marked_cap * 2 : 64;
+                uint64_t *nm = realloc(marked, nc * sizeof *nm);
+                if (!nm) {
+                    b->err = true;
+                    continue;
+                }
+                marked = nm;
+                marked_cap = nc;
+            }
             rec_encode_series(b, s->id, ls, s->nls);
+            marked[nmarked++] = s->id;
             /* wal_mu is held, so no other commit logs it twice. */
             __atomic_store_n(&s->logged, true, __ATOMIC_RELEASE);
         }
     }
     pthread_rwlock_unlock(&h->lock);
     free(ls);
+    int rc = 0;
     if (b->err)
-        return tsdb_errf(err, errlen, -1, "out of memory");
-    if (b->len > 1)
-        return wal_log(h->wal, b->p, b->len, err, errlen);
-    return 0;
+        rc = tsdb_errf(err, errlen, -1, "out of memory");
+    else if (b->len > 1)
+        rc = wal_log(h->wal, b->p, b->len, err, errlen);
+    if (rc < 0) {
+        /* Logged again by a later commit: a record that still reaches the log after all
+         * only repeats the series, which replay takes as the same series. */
+        pthread_rwlock_rdlock(&h->lock);
+        for (size_t i = 0; i < nmarked; i++) {
+            struct series *s = series_by_id(h, marked[i]);
+            if (s)
+                __atomic_store_n(&s->logged, false, __ATOMIC_RELEASE);
+        }
+        pthread_rwlock_unlock(&h->lock);
+    }
+    free(marked);
+    return rc;
 }
 
 int head_app_commit(struct head_app *a, char *err, size_t errlen)

@@ -364,6 +364,53 @@ static int cmp_cand(const void *a, const void *b, void *arg)
     return x->m.src < y->m.src ? -1 : x->m.src > y->m.src;
 }
 
+/* Orders the candidates by (labels, source). They arrive as one run per source in source
+ * order, each sorted by labels as indexes and head_select give them: a stable merge of
+ * the runs gives the order in linear passes. A run found out of order falls back to a
+ * sort. */
+static int order_cands(struct dbset *s, struct cand *c, size_t nc, size_t *runs, size_t nruns)
+{
+    for (size_t r = 0; r < nruns; r++)
+        for (size_t i = runs[r] + 1; i < runs[r + 1]; i++)
+            if (tsdb_labels_cmp(s->pool + c[i - 1].ls_off, c[i - 1].nls, s->pool + c[i].ls_off,
+                                c[i].nls) > 0) {
+                qsort_r(c, nc, sizeof *c, cmp_cand, s);
+                return 0;
+            }
+    if (nruns < 2)
+        return 0;
+    struct cand *tmp = malloc(nc * sizeof *tmp);
+    if (!tmp)
+        return IGNIS_E_NOMEM;
+    struct cand *src = c, *dst = tmp;
+    while (nruns > 1) {
+        size_t w = 0;
+        for (size_t r = 0; r < nruns; r += 2) {
+            size_t lo = runs[r], mid = runs[r + 1], hi = r + 2 <= nruns ? runs[r + 2] : mid;
+            size_t a = lo, b = mid, o = lo;
+            while (a < mid && b < hi)
+                dst[o++] = tsdb_labels_cmp(s->pool + src[b].ls_off, src[b].nls,
+                                           s->pool + src[a].ls_off, src[a].nls) < 0
+                               ? src[b++]
+                               : src[a++];
+            while (a < mid)
+                dst[o++] = src[a++];
+            while (b < hi)
+                dst[o++] = src[b++];
+            runs[w++] = lo;
+        }
+        runs[w] = nc;
+        nruns = w;
+        struct cand *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != c)
+        memcpy(c, src, nc * sizeof *c);
+    free(tmp);
+    return 0;
+}
+
 int dbq_select(struct dbq *q, const struct ignis_matcher *ms, size_t n, size_t limit,
                struct dbset **out)
 {
@@ -375,9 +422,17 @@ int dbq_select(struct dbq *q, const struct ignis_matcher *ms, size_t n, size_t l
     size_t nc = 0, cc = 0;
     int rc = 0;
     char err[256];
+    /* where each source's candidates start, and the end */
+    size_t *runs = malloc((q->nblocks + 2) * sizeof *runs);
+    size_t nruns = 0;
+    if (!runs) {
+        free(s);
+        return IGNIS_E_NOMEM;
+    }
     /* Blocks. */
     for (size_t b = 0; b < q->nblocks && rc == 0; b++) {
         const struct block *blk = &q->blocks[b]->b;
+        runs[nruns++] = nc;
         struct plist p;
         if (index_select(&blk->ix, ms, n, &p) < 0) {
             rc = IGNIS_E_IO;
@@ -414,10 +469,14 @@ int dbq_select(struct dbq *q, const struct ignis_matcher *ms, size_t n, size_t l
     /* The head. */
     if (rc == 0) {
         struct plist p;
+        runs[nruns++] = nc;
         rc = head_select(q->db->head, ms, n, q->mint, q->maxt, &p);
         for (size_t i = 0; rc == 0 && i < p.n; i++) {
-            if (head_series(q->db->head, p.v[i], INT64_MAX, INT64_MIN, &s->hv) != 0)
+            /* labels only (no chunks in an empty range), and what the querier may see */
+            if (head_series_at(q->db->head, p.v[i], INT64_MAX, INT64_MIN, q->seq, &s->hv) != 0)
                 continue;
+            if (s->hv.vis_maxt == INT64_MIN || s->hv.vis_maxt < q->mint)
+                continue; /* no sample in range committed before the querier opened */
             if (nc == cc) {
                 cc = cc ? cc * 2 : 256;
                 struct cand *ncands = realloc(cands, cc * sizeof *ncands);
@@ -436,8 +495,10 @@ int dbq_select(struct dbq *q, const struct ignis_matcher *ms, size_t n, size_t l
         }
         plist_free(&p);
     }
+    runs[nruns] = nc;
     if (rc == 0 && nc > 1)
-        qsort_r(cands, nc, sizeof *cands, cmp_cand, s);
+        rc = order_cands(s, cands, nc, runs, nruns);
+    free(runs);
     /* Coalesce equal label sets into entries. */
     if (rc == 0) {
         s->members = malloc((nc ? nc : 1) * sizeof *s->members);

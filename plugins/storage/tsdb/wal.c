@@ -31,6 +31,12 @@ struct wal {
     enum wal_compression comp;
     uint8_t *cbuf;        /* compression scratch */
     size_t ccap;
+    /* A record a failed write interrupted (a full disk): its bytes not yet placed in a
+     * page, written before anything else, so no record is ever left half in the log. */
+    uint8_t *rest;
+    size_t rest_len, rest_cap;
+    uint8_t rest_flag;
+    bool rest_started;    /* some fragments are placed: the rest continues the record */
 };
 
 static int cmp_int(const void *a, const void *b)
@@ -133,13 +139,23 @@ int wal_segment(const struct wal *w)
     return w->seg;
 }
 
+static int settle(struct wal *w, char *err, size_t errlen);
+
 int wal_flush(struct wal *w, char *err, size_t errlen)
 {
-    if (w->alloc > w->flushed) {
-        if (write_full(w->fd, w->page + w->flushed, w->alloc - w->flushed) < 0)
+    if (w->rest_len && settle(w, err, errlen) < 0)
+        return -1;
+    /* Written at the page's own offset, and progress kept byte by byte: after a short
+     * write (a full disk) a retry continues where the bytes stopped, never repeats them. */
+    while (w->alloc > w->flushed) {
+        off_t off = (off_t)w->done_pages * WAL_PAGE_SIZE + (off_t)w->flushed;
+        ssize_t k = pwrite(w->fd, w->page + w->flushed, w->alloc - w->flushed, off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
             return tsdb_errf(err, errlen, -1, "write WAL segment %d: %s", w->seg,
-                             strerror(errno));
-        w->flushed = w->alloc;
+                             k < 0 ? strerror(errno) : "no progress");
+        w->flushed += (size_t)k;
     }
     return 0;
 }
@@ -209,30 +225,53 @@ static uint8_t *compress_rec(struct wal *w, const uint8_t *rec, size_t *len, uin
     return w->cbuf;
 }
 
-int wal_log(struct wal *w, const uint8_t *rec, size_t len, char *err, size_t errlen)
+/* Keeps p[0..len) as the interrupted record's rest. p may point into rest itself. */
+static int keep_rest(struct wal *w, const uint8_t *p, size_t len, uint8_t flag, bool started)
 {
-    if (len > WAL_MAX_RECORD)
-        return tsdb_errf(err, errlen, -1, "WAL record of %zu bytes is too large", len);
-    uint8_t flag;
-    const uint8_t *p = compress_rec(w, rec, &len, &flag);
-    /* Room left in this segment, counting a header per page. A record larger than a
-     * whole segment goes into a fresh one that grows past the size. */
-    uint64_t pages = w->seg_size / WAL_PAGE_SIZE;
-    uint64_t left = 0;
-    if (WAL_PAGE_SIZE - w->alloc > WAL_FRAG_HEADER)
-        left = WAL_PAGE_SIZE - w->alloc - WAL_FRAG_HEADER;
-    if (pages > w->done_pages + 1)
-        left += (WAL_PAGE_SIZE - WAL_FRAG_HEADER) * (pages - w->done_pages - 1);
-    if (len > left && (w->done_pages > 0 || w->alloc > 0))
-        if (wal_next_segment(w, err, errlen) < 0)
+    if (len > w->rest_cap) {
+        uint8_t *nb = malloc(len);
+        if (!nb)
             return -1;
-    for (size_t i = 0; i == 0 || len > 0; i++) {
+        memcpy(nb, p, len);
+        free(w->rest);
+        w->rest = nb;
+        w->rest_cap = len;
+    } else {
+        memmove(w->rest, p, len);
+    }
+    w->rest_len = len;
+    w->rest_flag = flag;
+    w->rest_started = started;
+    return 0;
+}
+
+/* Places a record (or, started, the rest of one) in pages. On a write failure the
+ * unplaced bytes are kept as the rest, and -1 returned. */
+static int put_record(struct wal *w, const uint8_t *p, size_t len, uint8_t flag, bool started,
+                      char *err, size_t errlen)
+{
+    if (!started) {
+        /* Room left in this segment, counting a header per page. A record larger than
+         * a whole segment goes into a fresh one that grows past the size. */
+        uint64_t pages = w->seg_size / WAL_PAGE_SIZE;
+        uint64_t left = 0;
+        if (WAL_PAGE_SIZE - w->alloc > WAL_FRAG_HEADER)
+            left = WAL_PAGE_SIZE - w->alloc - WAL_FRAG_HEADER;
+        if (pages > w->done_pages + 1)
+            left += (WAL_PAGE_SIZE - WAL_FRAG_HEADER) * (pages - w->done_pages - 1);
+        if (len > left && (w->done_pages > 0 || w->alloc > 0) && w->fd >= 0)
+            if (wal_next_segment(w, err, errlen) < 0)
+                goto keep;
+        if (w->fd < 0 && open_segment(w, w->seg + 1, err, errlen) < 0)
+            goto keep;
+    }
+    for (;;) {
         if (WAL_PAGE_SIZE - w->alloc <= WAL_FRAG_HEADER && finish_page(w, err, errlen) < 0)
-            return -1;
+            goto keep;
         size_t room = WAL_PAGE_SIZE - w->alloc - WAL_FRAG_HEADER;
         size_t part = len < room ? len : room;
         uint8_t type;
-        if (i == 0)
+        if (!started)
             type = part == len ? WAL_FRAG_FULL : WAL_FRAG_FIRST;
         else
             type = part == len ? WAL_FRAG_LAST : WAL_FRAG_MIDDLE;
@@ -244,10 +283,48 @@ int wal_log(struct wal *w, const uint8_t *rec, size_t len, char *err, size_t err
         w->alloc += WAL_FRAG_HEADER + part;
         p += part;
         len -= part;
-        if (WAL_PAGE_SIZE - w->alloc < WAL_FRAG_HEADER && finish_page(w, err, errlen) < 0)
-            return -1;
+        started = true;
+        if (WAL_PAGE_SIZE - w->alloc < WAL_FRAG_HEADER && finish_page(w, err, errlen) < 0) {
+            if (len == 0) {
+                w->rest_len = 0; /* all placed: only the page write is owed */
+                return -1;
+            }
+            goto keep;
+        }
+        if (len == 0)
+            break;
     }
+    w->rest_len = 0;
     return 0;
+keep:
+    if (keep_rest(w, p, len, flag, started) < 0)
+        return tsdb_errf(err, errlen, -1, "out of memory keeping an interrupted WAL record");
+    return -1;
+}
+
+/* Writes what an earlier failure left owed: the rest of a record, a full page. */
+static int settle(struct wal *w, char *err, size_t errlen)
+{
+    if (w->rest_len) {
+        /* cleared first: the page writes inside must not come back here */
+        size_t len = w->rest_len;
+        w->rest_len = 0;
+        return put_record(w, w->rest, len, w->rest_flag, w->rest_started, err, errlen);
+    }
+    if (w->alloc == WAL_PAGE_SIZE)
+        return finish_page(w, err, errlen);
+    return 0;
+}
+
+int wal_log(struct wal *w, const uint8_t *rec, size_t len, char *err, size_t errlen)
+{
+    if (len > WAL_MAX_RECORD)
+        return tsdb_errf(err, errlen, -1, "WAL record of %zu bytes is too large", len);
+    if (settle(w, err, errlen) < 0)
+        return -1; /* this record is not logged at all */
+    uint8_t flag;
+    const uint8_t *p = compress_rec(w, rec, &len, &flag);
+    return put_record(w, p, len, flag, false, err, errlen);
 }
 
 int wal_close(struct wal *w, char *err, size_t errlen)
@@ -260,6 +337,7 @@ int wal_close(struct wal *w, char *err, size_t errlen)
         close(w->fd);
     }
     free(w->cbuf);
+    free(w->rest);
     free(w->dir);
     free(w);
     return rc;
