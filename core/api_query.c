@@ -183,59 +183,95 @@ static void query_log(struct qjob *j, const struct ignis_query_result *r)
     evbuffer_free(b);
 }
 
-/* Output staged in a local buffer and moved into the evbuffer in large pieces: a matrix
- * answer has millions of points, and an evbuffer call per token costs more than the
- * formatting. */
+/* Output written straight into space reserved in the evbuffer, committed in large pieces:
+ * a matrix answer has millions of points, and an evbuffer call (or a copy) per token
+ * costs more than the formatting. Nothing else may write to the evbuffer between
+ * wb_room and wb_commit. Out of memory, the rest of the output is dropped (failed). */
 struct wbuf {
     struct evbuffer *b;
-    size_t n;
-    char buf[32768];
+    char *p; /* reserved space; NULL: none */
+    size_t n, cap;
+    struct evbuffer_iovec v;
+    bool failed;
 };
 
-#define WBUF_POINT 64 /* room one point's timestamp and punctuation need */
+#define WB_CHUNK 65536 /* bytes reserved at a time */
+#define WB_POINT 64    /* room one point's timestamp and punctuation need */
 
-static void wb_flush(struct wbuf *w)
+static void wb_commit(struct wbuf *w)
 {
-    if (w->n)
-        evbuffer_add(w->b, w->buf, w->n);
-    w->n = 0;
+    if (w->p && w->n) {
+        w->v.iov_len = w->n;
+        evbuffer_commit_space(w->b, &w->v, 1);
+    }
+    w->p = NULL;
+    w->n = w->cap = 0;
+}
+
+/* Room for need (<= WB_CHUNK) more bytes at the returned pointer (w->p + w->n), or NULL. */
+static char *wb_room(struct wbuf *w, size_t need)
+{
+    if (w->p && w->n + need <= w->cap)
+        return w->p + w->n;
+    wb_commit(w);
+    if (w->failed || evbuffer_reserve_space(w->b, WB_CHUNK, &w->v, 1) != 1 ||
+        w->v.iov_len < need) {
+        w->failed = true;
+        return NULL;
+    }
+    w->p = w->v.iov_base;
+    w->cap = w->v.iov_len;
+    return w->p;
 }
 
 static void wb_add(struct wbuf *w, const char *s, size_t n)
 {
-    if (w->n + n > sizeof w->buf) {
-        wb_flush(w);
-        if (n > sizeof w->buf) {
-            evbuffer_add(w->b, s, n);
-            return;
-        }
+    char *p = wb_room(w, n);
+    if (p) {
+        memcpy(p, s, n);
+        w->n += n;
     }
-    memcpy(w->buf + w->n, s, n);
-    w->n += n;
+}
+
+/* A quoted JSON string: copied when nothing in it needs escaping, else by ig_json_str. */
+static void wb_str(struct wbuf *w, const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    bool plain = len + 2 <= WB_CHUNK;
+    for (size_t i = 0; i < len && plain; i++)
+        plain = u[i] >= 0x20 && u[i] < 0x80 && u[i] != '"' && u[i] != '\\' && u[i] != '<' &&
+                u[i] != '>' && u[i] != '&';
+    if (!plain) {
+        wb_commit(w);
+        if (!w->failed)
+            ig_json_str(w->b, s, len);
+        return;
+    }
+    char *p = wb_room(w, len + 2);
+    if (!p)
+        return;
+    *p++ = '"';
+    memcpy(p, s, len);
+    p[len] = '"';
+    w->n += len + 2;
 }
 
 /* A sample value, quoted, as ig_json_value writes it. */
 static void wb_value(struct wbuf *w, double v)
 {
-    if (w->n + IGNIS_FORMAT_FLOAT_F_SIZE + 2 > sizeof w->buf)
-        wb_flush(w);
-    char *p = w->buf + w->n;
+    char *p = wb_room(w, IGNIS_FORMAT_FLOAT_F_SIZE + 2), *start = p;
+    if (!p)
+        return;
     *p++ = '"';
     p += ignis_format_float(p, v, 'f');
     *p++ = '"';
-    w->n = (size_t)(p - w->buf);
+    w->n += (size_t)(p - start);
 }
 
 /* The result array of a vector or matrix answer. */
 static void render_series(struct evbuffer *b, const struct ignis_query_result *r)
 {
-    struct wbuf *w = malloc(sizeof *w);
-    if (!w) {
-        evbuffer_add(b, "[]", 2); /* cannot happen in practice; keeps the JSON whole */
-        return;
-    }
-    w->b = b;
-    w->n = 0;
+    struct wbuf wb = {.b = b}, *w = &wb;
     /* The points of a matrix mostly share their timestamps (the steps): each is written
      * once per position and copied after that. */
     struct tscache {
@@ -256,26 +292,34 @@ static void render_series(struct evbuffer *b, const struct ignis_query_result *r
         }
     }
     wb_add(w, "[", 1);
-    for (size_t i = 0; i < r->nseries; i++) {
+    for (size_t i = 0; i < r->nseries && !w->failed; i++) {
         const struct ignis_result_series *s = &r->series[i];
-        wb_add(w, i ? ",{\"metric\":" : "{\"metric\":", i ? 11 : 10);
-        wb_flush(w);
-        ig_json_labels(b, s->labels, s->nlabels);
+        wb_add(w, i ? ",{\"metric\":{" : "{\"metric\":{", i ? 12 : 11);
+        for (size_t l = 0; l < s->nlabels; l++) {
+            if (l)
+                wb_add(w, ",", 1);
+            wb_str(w, s->labels[l].name, s->labels[l].name_len);
+            wb_add(w, ":", 1);
+            wb_str(w, s->labels[l].value, s->labels[l].value_len);
+        }
+        wb_add(w, "}", 1);
         if (r->type == IGNIS_VALUE_VECTOR) {
             wb_add(w, ",\"value\":[", 10);
-            char *p = w->buf + w->n;
+            char *p = wb_room(w, WB_POINT), *start = p;
+            if (!p)
+                break;
             p = put_ts(p, s->npoints ? s->t[0] : r->t);
             *p++ = ',';
-            w->n = (size_t)(p - w->buf);
+            w->n += (size_t)(p - start);
             wb_value(w, s->npoints ? s->v[0] : NAN);
             wb_add(w, "]}", 2);
             continue;
         }
         wb_add(w, ",\"values\":[", 11);
         for (size_t k = 0; k < s->npoints; k++) {
-            if (w->n + WBUF_POINT > sizeof w->buf)
-                wb_flush(w);
-            char *p = w->buf + w->n;
+            char *p = wb_room(w, WB_POINT), *start = p;
+            if (!p)
+                break;
             if (k)
                 *p++ = ',';
             *p++ = '[';
@@ -292,16 +336,15 @@ static void render_series(struct evbuffer *b, const struct ignis_query_result *r
                 p = put_ts(p, s->t[k]);
             }
             *p++ = ',';
-            w->n = (size_t)(p - w->buf);
+            w->n += (size_t)(p - start);
             wb_value(w, s->v[k]);
             wb_add(w, "]", 1);
         }
         wb_add(w, "]}", 2);
     }
     wb_add(w, "]", 1);
-    wb_flush(w);
+    wb_commit(w);
     free(tc);
-    free(w);
 }
 
 static void render(struct qjob *j)

@@ -372,6 +372,9 @@ int main(int argc, char **argv)
         return check_config();
 
     signal(SIGPIPE, SIG_IGN);
+    /* A file-size limit (RLIMIT_FSIZE) then shows as EFBIG from write(2), handled like a
+     * full disk (logged, retried), instead of killing the process. */
+    signal(SIGXFSZ, SIG_IGN);
     evthread_use_pthreads();
     char err[16384];
     int status = 1;

@@ -62,3 +62,7 @@ TESTS += tests/fuzz/api.sh
 EXTRA_DIST += tests/fuzz/api.sh tests/fuzz/corpus/api tests/fuzz/crashers/api
 TESTS += tests/integration/tsdb_api.sh
 EXTRA_DIST += tests/integration/tsdb_api.sh
+
+# A full disk (a file-size limit on a running ignisd) is an error, logged and recovered.
+TESTS += tests/integration/tsdb_diskfull.sh
+EXTRA_DIST += tests/integration/tsdb_diskfull.sh

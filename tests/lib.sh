@@ -148,3 +148,28 @@ start_prometheus() {
     done
     fail "prometheus did not start (see $TMP/$name.log)"
 }
+
+# tsdb_scrape_conf DATADIR CONF: serves the bodies of tests/data/bodies with static_server
+# and writes CONF: ignisd storing in DATADIR with the tsdb plugin, scraping each body every
+# 200 ms (one job per body).
+tsdb_scrape_conf() {
+    local bodies="$top_srcdir/tests/data/bodies" sport f b sep="" i
+    "$top_builddir/tests/tools/static_server" "$bodies" >"$TMP/static.port" 2>"$TMP/static.log" &
+    STARTED_PIDS="$STARTED_PIDS $!"
+    for i in $(seq 1 50); do [ -s "$TMP/static.port" ] && break; sleep 0.1; done
+    sport=$(cat "$TMP/static.port")
+    [ -n "$sport" ] || fail "static server did not start"
+    {
+        echo "global = { scrape_interval = \"200ms\"; scrape_timeout = \"200ms\"; };"
+        echo "plugins = { path = [ \"$PLUGINS_BUILD\" ]; load = [ \"tsdb\" ]; };"
+        echo "storage = { tsdb = { path = \"$1\"; }; };"
+        echo "scrape_configs = ("
+        for f in "$bodies"/*.prom.txt; do
+            b=$(basename "$f" .prom.txt)
+            echo "  $sep{ job_name = \"body-$b\"; metrics_path = \"/$b.prom.txt\";"
+            echo "      static_configs = ( { targets = [ \"127.0.0.1:$sport\" ]; } ); }"
+            sep=", "
+        done
+        echo ");"
+    } >"$2"
+}

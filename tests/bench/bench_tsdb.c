@@ -5,9 +5,12 @@
  *   2. resident memory per active head series;
  *   3. bytes per sample on disk: our blocks vs promtool's create-blocks-from on the same
  *      samples (written out as OpenMetrics);
- *   4. WAL replay: our time and peak RSS (in a child process) vs `prometheus` starting on a
- *      copy of the same directory (time until it logs it is ready, its VmHWM).
- * Sizes: BENCH_SERIES (default 100000) series, BENCH_SCRAPES (default 240) samples each.
+ *   4. WAL replay of 1 M series: our time and peak RSS (in a child process) vs `prometheus`
+ *      starting on a copy of the same directory (time until it logs it is ready, its
+ *      VmHWM), alternating, 3 runs each.
+ * Sizes: BENCH_SERIES (default 100000) series, BENCH_SCRAPES (default 240) samples each for
+ * 1-3; BENCH_REPLAY_SERIES (default 1000000) series, BENCH_REPLAY_SCRAPES (default 30)
+ * samples each, 15 s apart, for 4 (0 series: skipped).
  * Run with `make bench` (top_builddir set) or from the build directory. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -33,6 +36,8 @@
 static const struct ignis_plugin *plug;
 static const struct ignis_storage_ops *ops;
 static size_t nseries = 100000, nscrapes = 240;
+static size_t replay_series = 1000000, replay_scrapes = 30;
+#define REPLAY_STEP_MS 15000
 
 static double now_s(void)
 {
@@ -113,6 +118,14 @@ static int64_t ts_of(size_t k)
     return 1700000000000 + (int64_t)k * STEP_MS;
 }
 
+static double cpu_s(const struct rusage *a, const struct rusage *b)
+{
+    return (double)(b->ru_utime.tv_sec - a->ru_utime.tv_sec) +
+           (double)(b->ru_utime.tv_usec - a->ru_utime.tv_usec) / 1e6 +
+           (double)(b->ru_stime.tv_sec - a->ru_stime.tv_sec) +
+           (double)(b->ru_stime.tv_usec - a->ru_stime.tv_usec) / 1e6;
+}
+
 static void labels_of(size_t i, char *name, char *inst, struct ignis_label ls[4])
 {
     snprintf(name, 32, "metric_%zu", i % 200);
@@ -123,93 +136,59 @@ static void labels_of(size_t i, char *name, char *inst, struct ignis_label ls[4]
     ls[3] = ignis_label_make("series", i % 2 ? "odd" : "even");
 }
 
-int main(void)
+/* Writes n series x k scrapes (15 s apart) into a fresh directory through the plugin:
+ * what a server scraping them for k * 15 s leaves behind (all in the WAL). */
+static long fill_replay_dir(const char *dbdir, size_t n, size_t k)
 {
-    const char *top = getenv("top_builddir");
-    if (getenv("BENCH_SERIES"))
-        nseries = strtoul(getenv("BENCH_SERIES"), NULL, 10);
-    if (getenv("BENCH_SCRAPES"))
-        nscrapes = strtoul(getenv("BENCH_SCRAPES"), NULL, 10);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/plugins/storage/tsdb/.libs/tsdb.so", top ? top : ".");
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!h)
-        die(dlerror());
-    plug = dlsym(h, IGNIS_PLUGIN_SYMBOL);
-    if (!plug)
-        die("no ignis_plugin");
-    ops = plug->ops;
-    char dir[] = "/tmp/bench_tsdb.XXXXXX";
-    if (!mkdtemp(dir))
-        die("mkdtemp");
-    char dbdir[4200];
-    snprintf(dbdir, sizeof dbdir, "%s/db", dir);
-
     struct testhost *th;
-    long rss0 = status_kb(getpid(), "VmRSS");
-    size_t heap0 = mallinfo2().uordblks;
     void *inst = open_db(&th, dbdir, "100d");
-    uint64_t *refs = malloc(nseries * sizeof *refs);
+    uint64_t *refs = malloc(n * sizeof *refs);
     struct ignis_ref_sample *rs = malloc(PER_COMMIT * sizeof *rs);
     if (!refs || !rs)
         die("out of memory");
-
-    /* First scrape: every series by labels. */
     double t0 = now_s();
-    for (size_t base = 0; base < nseries; base += PER_COMMIT) {
+    for (size_t base = 0; base < n; base += PER_COMMIT) {
         struct ignis_appender *a = ops->appender(inst);
-        for (size_t i = base; i < base + PER_COMMIT && i < nseries; i++) {
+        for (size_t i = base; i < base + PER_COMMIT && i < n; i++) {
             char name[32], in[48];
             struct ignis_label ls[4];
             labels_of(i, name, in, ls);
-            if (ops->append(a, ls, 4, ts_of(0), value(i, 0), &refs[i]))
+            if (ops->append(a, ls, 4, 1700000000000, value(i, 0), &refs[i]))
                 die("append by labels");
         }
         if (ops->commit(a))
             die("commit");
     }
-    double t_create = now_s() - t0;
-
-    /* Steady scrapes by ref. */
-    t0 = now_s();
-    struct rusage ru0, ru1;
-    getrusage(RUSAGE_SELF, &ru0);
-    for (size_t k = 1; k < nscrapes; k++)
-        for (size_t base = 0; base < nseries; base += PER_COMMIT) {
+    for (size_t j = 1; j < k; j++)
+        for (size_t base = 0; base < n; base += PER_COMMIT) {
             struct ignis_appender *a = ops->appender(inst);
-            size_t n = 0;
-            for (size_t i = base; i < base + PER_COMMIT && i < nseries; i++)
-                rs[n++] = (struct ignis_ref_sample){refs[i], ts_of(k), value(i, k)};
-            if (ops->append_refs(a, rs, n, NULL) != n)
+            size_t m = 0;
+            for (size_t i = base; i < base + PER_COMMIT && i < n; i++)
+                rs[m++] = (struct ignis_ref_sample){
+                    refs[i], 1700000000000 + (int64_t)j * REPLAY_STEP_MS, value(i, j)};
+            if (ops->append_refs(a, rs, m, NULL) != m)
                 die("append by ref");
             if (ops->commit(a))
                 die("commit");
         }
-    double t_append = now_s() - t0;
-    getrusage(RUSAGE_SELF, &ru1);
-    double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
-                 (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6 +
-                 (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
-                 (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
-    double appended = (double)nseries * (double)(nscrapes - 1);
-    long rss1 = status_kb(getpid(), "VmRSS");
-    size_t heap1 = mallinfo2().uordblks;
-    printf("series creation by labels: %.0f series/s (%zu series)\n", nseries / t_create,
-           nseries);
-    printf("append by ref + commit, WAL on: %.2f M samples/s wall, %.2f M samples per "
-           "CPU-second  (goal >= 5 M/s; peer: none can be driven this way)\n",
-           appended / t_append / 1e6, appended / cpu / 1e6);
-    printf("resident memory per active head series: %.2f KB  (goal <= 0.5 KB; Prometheus "
-           "2.42: 3.2 KB by DESIGN.md's table)\n",
-           (double)(rss1 - rss0) / (double)nseries);
-    printf("  of which heap in use: %.2f KB per series (the rest: allocator caches, mappings)\n",
-           (double)(heap1 - heap0) / 1024.0 / (double)nseries);
+    long rss = status_kb(getpid(), "VmRSS");
+    fprintf(stderr, "bench_tsdb: wrote %zu series x %zu samples for replay in %.1f s (RSS %ld MB)\n",
+            n, k, now_s() - t0, rss / 1024);
     ops->destroy(inst);
     testhost_free(th);
+    free(refs);
+    free(rs);
+    return rss;
+}
 
-    /* WAL replay of that directory, ours and Prometheus' alternating, 3 runs each (medians
-     * and spread, as DESIGN.md asks). Ours in a child, so its peak RSS is its own;
-     * Prometheus on a fresh copy each time (it writes into the directory). */
+/* WAL replay of dbdir, ours and Prometheus' alternating, 3 runs each (medians and spread,
+ * as DESIGN.md asks). Ours in a child, so its peak RSS is its own; Prometheus on a fresh
+ * copy each time (it writes into the directory). steady_kb: the writer's RSS with the same
+ * head (the steady state the peak is held against). */
+static void replay_compare(const char *dir, const char *dbdir, size_t nser, double nsamples,
+                           long steady_kb)
+{
+    double t0;
     double ours_t[3], prom_t[3];
     long ours_hwm[3], ours_rss[3], prom_hwm[3];
     int nprom = 0;
@@ -258,6 +237,9 @@ int main(void)
         FILE *f = fopen(cfgp, "w");
         fputs("global: { scrape_interval: 1h }\n", f);
         fclose(f);
+        /* The last run's log must not be read as this one's (the child truncates it only
+         * once it runs). */
+        unlink(logp);
         t0 = now_s();
         pid_t pp = fork();
         if (pp == 0) {
@@ -295,16 +277,82 @@ int main(void)
     }
     double omed = median3(ours_t), pm = nprom == 3 ? median3(prom_t) : -1;
     printf("WAL replay (%zu series, %.0f samples), 3 runs: ours median %.2f s (%.2f..%.2f), "
-           "peak RSS %.0f MB, RSS after replay %.0f MB (peak / after %.2f; goal <= 1.5)\n",
-           nseries, appended + nseries, omed, min3(ours_t), max3(ours_t), ours_hwm[1] / 1024.0,
-           ours_rss[1] / 1024.0, ours_rss[1] > 0 ? (double)ours_hwm[1] / ours_rss[1] : 0.0);
+           "peak RSS %.0f MB, RSS after replay %.0f MB; the writer's steady state %.0f MB "
+           "(peak / steady %.2f; goal <= 1.5)\n",
+           nser, nsamples, omed, min3(ours_t), max3(ours_t), ours_hwm[1] / 1024.0,
+           ours_rss[1] / 1024.0, steady_kb / 1024.0,
+           steady_kb > 0 ? (double)ours_hwm[1] / steady_kb : 0.0);
     if (pm > 0)
         printf("  Prometheus 2.42 on the same directory: median %.2f s (%.2f..%.2f), peak RSS "
                "%.0f MB -> time ratio %.2f (goal <= 0.5)\n",
                pm, min3(prom_t), max3(prom_t), prom_hwm[1] / 1024.0, omed / pm);
     else
         printf("  Prometheus 2.42 did not become ready on the same directory 3 times\n");
+}
 
+/* Figures 1-3 on nseries x nscrapes written into dbdir. */
+static void head_figures(const char *dir, const char *dbdir)
+{
+    struct testhost *th;
+    long rss0 = status_kb(getpid(), "VmRSS");
+    size_t heap0 = mallinfo2().uordblks;
+    void *inst = open_db(&th, dbdir, "100d");
+    uint64_t *refs = malloc(nseries * sizeof *refs);
+    struct ignis_ref_sample *rs = malloc(PER_COMMIT * sizeof *rs);
+    if (!refs || !rs)
+        die("out of memory");
+
+    /* First scrape: every series by labels. */
+    double t0 = now_s();
+    for (size_t base = 0; base < nseries; base += PER_COMMIT) {
+        struct ignis_appender *a = ops->appender(inst);
+        for (size_t i = base; i < base + PER_COMMIT && i < nseries; i++) {
+            char name[32], in[48];
+            struct ignis_label ls[4];
+            labels_of(i, name, in, ls);
+            if (ops->append(a, ls, 4, ts_of(0), value(i, 0), &refs[i]))
+                die("append by labels");
+        }
+        if (ops->commit(a))
+            die("commit");
+    }
+    double t_create = now_s() - t0;
+
+    /* Steady scrapes by ref. */
+    t0 = now_s();
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
+    for (size_t k = 1; k < nscrapes; k++)
+        for (size_t base = 0; base < nseries; base += PER_COMMIT) {
+            struct ignis_appender *a = ops->appender(inst);
+            size_t n = 0;
+            for (size_t i = base; i < base + PER_COMMIT && i < nseries; i++)
+                rs[n++] = (struct ignis_ref_sample){refs[i], ts_of(k), value(i, k)};
+            if (ops->append_refs(a, rs, n, NULL) != n)
+                die("append by ref");
+            if (ops->commit(a))
+                die("commit");
+        }
+    double t_append = now_s() - t0;
+    getrusage(RUSAGE_SELF, &ru1);
+    double cpu = cpu_s(&ru0, &ru1);
+    double appended = (double)nseries * (double)(nscrapes - 1);
+    long rss1 = status_kb(getpid(), "VmRSS");
+    size_t heap1 = mallinfo2().uordblks;
+    printf("series creation by labels: %.0f series/s (%zu series)\n", nseries / t_create,
+           nseries);
+    printf("append by ref + commit, WAL on: %.2f M samples/s wall, %.2f M samples per "
+           "CPU-second  (goal >= 5 M/s; peer: none can be driven this way)\n",
+           appended / t_append / 1e6, appended / cpu / 1e6);
+    printf("resident memory per active head series: %.2f KB  (goal <= 0.5 KB; Prometheus "
+           "2.42: 3.2 KB by DESIGN.md's table)\n",
+           (double)(rss1 - rss0) / (double)nseries);
+    printf("  of which heap in use: %.2f KB per series (the rest: allocator caches, mappings)\n",
+           (double)(heap1 - heap0) / 1024.0 / (double)nseries);
+    ops->destroy(inst);
+    testhost_free(th);
+
+    char cmd[12000];
     /* Bytes per sample: compact everything into blocks, then the same samples through
      * promtool's create-blocks-from. */
     inst = open_db(&th, dbdir, "1ms");
@@ -377,10 +425,51 @@ int main(void)
                pb / total, total,
                our_samples ? (ours / (double)our_samples) / (pb / total) : 0.0);
     printf("\n");
+    free(refs);
+    free(rs);
+}
+
+int main(void)
+{
+    const char *top = getenv("top_builddir");
+    if (getenv("BENCH_SERIES"))
+        nseries = strtoul(getenv("BENCH_SERIES"), NULL, 10);
+    if (getenv("BENCH_SCRAPES"))
+        nscrapes = strtoul(getenv("BENCH_SCRAPES"), NULL, 10);
+    if (getenv("BENCH_REPLAY_SERIES"))
+        replay_series = strtoul(getenv("BENCH_REPLAY_SERIES"), NULL, 10);
+    if (getenv("BENCH_REPLAY_SCRAPES"))
+        replay_scrapes = strtoul(getenv("BENCH_REPLAY_SCRAPES"), NULL, 10);
+    if (nscrapes < 2 || replay_scrapes < 1)
+        die("BENCH_SCRAPES must be >= 2 and BENCH_REPLAY_SCRAPES >= 1");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/plugins/storage/tsdb/.libs/tsdb.so", top ? top : ".");
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        die(dlerror());
+    plug = dlsym(h, IGNIS_PLUGIN_SYMBOL);
+    if (!plug)
+        die("no ignis_plugin");
+    ops = plug->ops;
+    char dir[] = "/tmp/bench_tsdb.XXXXXX";
+    if (!mkdtemp(dir))
+        die("mkdtemp");
+    char dbdir[4200];
+    snprintf(dbdir, sizeof dbdir, "%s/db", dir);
+
+    if (nseries)
+        head_figures(dir, dbdir);
+
+    if (replay_series) {
+        char rdir[4300];
+        snprintf(rdir, sizeof rdir, "%s/replay", dir);
+        long steady = fill_replay_dir(rdir, replay_series, replay_scrapes);
+        replay_compare(dir, rdir, replay_series, (double)replay_series * (double)replay_scrapes,
+                       steady);
+    }
+    char cmd[4300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "bench_tsdb: could not remove %s\n", dir);
-    free(refs);
-    free(rs);
     return 0;
 }

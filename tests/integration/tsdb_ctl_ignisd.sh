@@ -5,28 +5,9 @@
 # `promtool tsdb dump` of a copy line for line (real metric names, label values and floats).
 . "$top_srcdir/tests/lib.sh"
 need promtool
-BODIES="$top_srcdir/tests/data/bodies"
 [ -e "$PLUGINS_BUILD/tsdb.so" ] || fail "tsdb.so is not in $PLUGINS_BUILD"
 
-"$top_builddir/tests/tools/static_server" "$BODIES" >"$TMP/static.port" 2>"$TMP/static.log" &
-STARTED_PIDS="$STARTED_PIDS $!"
-for i in $(seq 1 50); do [ -s "$TMP/static.port" ] && break; sleep 0.1; done
-sport=$(cat "$TMP/static.port")
-[ -n "$sport" ] || fail "static server did not start"
-{
-    echo "global = { scrape_interval = \"200ms\"; scrape_timeout = \"200ms\"; };"
-    echo "plugins = { path = [ \"$PLUGINS_BUILD\" ]; load = [ \"tsdb\" ]; };"
-    echo "storage = { tsdb = { path = \"$TMP/data\"; }; };"
-    echo "scrape_configs = ("
-    sep=""
-    for f in "$BODIES"/*.prom.txt; do
-        b=$(basename "$f" .prom.txt)
-        echo "  $sep{ job_name = \"body-$b\"; metrics_path = \"/$b.prom.txt\";"
-        echo "      static_configs = ( { targets = [ \"127.0.0.1:$sport\" ]; } ); }"
-        sep=", "
-    done
-    echo ");"
-} >"$TMP/ignis.conf"
+tsdb_scrape_conf "$TMP/data" "$TMP/ignis.conf"
 
 start_ignisd ignisd "$TMP/ignis.conf"
 wait_ready "$IGNIS_ADDR"

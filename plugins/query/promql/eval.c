@@ -1548,6 +1548,147 @@ static double hash_ratio(uint64_t h)
     return (double)h / 18446744073709551616.0;
 }
 
+/* Cells (groups x steps) an aggregation may take to run series by series: 24 MiB. */
+#define AGG_CELLS_MAX (1u << 20)
+
+/* sum, count, group, min, max, stddev and stdvar for every step at once, series by series:
+ * each series' points are read in order (the step-major loop reads one point of every
+ * series per step, all over memory). Per group and step, the samples are taken in series
+ * order as the step-major loop takes them, so the sums are the same to the bit; output
+ * series come in the order that loop creates them (by the first step with a sample, then
+ * by the first series there). gid: each series' group in st. */
+static int agg_by_series(struct ev *ev, enum pq_tok op, const struct pq_value *v,
+                         const struct agg_state *st, const size_t *gid, struct pq_value *out)
+{
+    size_t ng = st->ng, ns = ev->nsteps;
+    struct cell {
+        double a, b, cnt; /* sum, compensation | min/max | mean, m2; samples */
+    } *cells = calloc(ng && ns ? ng * ns : 1, sizeof *cells);
+    size_t *kfirst = malloc((ng ? ng : 1) * sizeof *kfirst);
+    size_t *ifirst = malloc((ng ? ng : 1) * sizeof *ifirst);
+    size_t *order = malloc((ng ? ng : 1) * sizeof *order);
+    bool *drop = calloc(ng ? ng : 1, sizeof *drop);
+    int rc = -1;
+    if (!cells || !kfirst || !ifirst || !order || !drop) {
+        ev_oom(ev);
+        goto out;
+    }
+    for (size_t g = 0; g < ng; g++)
+        kfirst[g] = SIZE_MAX;
+    for (size_t i = 0; i < v->n; i++) {
+        if (ev_check(ev) < 0)
+            goto out;
+        const struct pq_series *s = &v->s[i];
+        size_t g = gid[i], kf = SIZE_MAX;
+        struct cell *row = cells + g * ns;
+        for (size_t p = 0; p < s->n; p++) {
+            int64_t t = s->t[p];
+            if (t < ev->start || t > ev->end)
+                continue;
+            size_t k = ev->step > 0 ? (size_t)((t - ev->start) / ev->step) : 0;
+            if (k >= ns || ev_step_ts(ev, k) != t)
+                continue;
+            if (kf == SIZE_MAX)
+                kf = k;
+            double x = s->v[p];
+            struct cell *c = &row[k];
+            if (c->cnt == 0) {
+                c->a = (op == TK_MIN || op == TK_MAX) ? x : 0;
+                c->b = 0;
+            }
+            c->cnt += 1;
+            switch (op) {
+            case TK_SUM:
+                c->a = kahan_inc(x, c->a, &c->b);
+                break;
+            case TK_MIN:
+                if (c->a > x || isnan(c->a))
+                    c->a = x;
+                break;
+            case TK_MAX:
+                if (c->a < x || isnan(c->a))
+                    c->a = x;
+                break;
+            case TK_STDDEV:
+            case TK_STDVAR: {
+                double delta = x - c->a;
+                c->a += delta / c->cnt;
+                c->b += delta * (x - c->a);
+                break;
+            }
+            default:
+                break;
+            }
+        }
+        if (kf == SIZE_MAX)
+            continue;
+        if (kf < kfirst[g]) {
+            kfirst[g] = kf;
+            ifirst[g] = i;
+        }
+        if (s->drop_name)
+            drop[g] = true;
+    }
+    size_t no = 0;
+    for (size_t g = 0; g < ng; g++)
+        if (kfirst[g] != SIZE_MAX)
+            order[no++] = g;
+    /* insertion by (kfirst, ifirst): groups are few where this path runs */
+    for (size_t x = 1; x < no; x++) {
+        size_t g = order[x], y = x;
+        while (y > 0 && (kfirst[order[y - 1]] > kfirst[g] ||
+                         (kfirst[order[y - 1]] == kfirst[g] && ifirst[order[y - 1]] > ifirst[g]))) {
+            order[y] = order[y - 1];
+            y--;
+        }
+        order[y] = g;
+    }
+    for (size_t x = 0; x < no; x++) {
+        size_t g = order[x];
+        const struct group *gr = &st->g[g];
+        struct pq_series *o = val_add_series(ev, out, gr->ls, gr->nls, drop[g]);
+        if (!o || series_reserve(ev, o, ns - kfirst[g]) < 0)
+            goto out;
+        const struct cell *row = cells + g * ns;
+        for (size_t k = kfirst[g]; k < ns; k++) {
+            const struct cell *c = &row[k];
+            if (c->cnt == 0)
+                continue;
+            double val;
+            switch (op) {
+            case TK_SUM:
+                val = isinf(c->a) ? c->a : c->a + c->b;
+                break;
+            case TK_COUNT:
+                val = c->cnt;
+                break;
+            case TK_GROUP:
+                val = 1;
+                break;
+            case TK_STDVAR:
+                val = c->b / c->cnt;
+                break;
+            case TK_STDDEV:
+                val = sqrt(c->b / c->cnt);
+                break;
+            default: /* min, max */
+                val = c->a;
+                break;
+            }
+            if (series_push1(ev, o, ev_step_ts(ev, k), val) < 0)
+                goto out;
+        }
+    }
+    rc = 0;
+out:
+    free(cells);
+    free(kfirst);
+    free(ifirst);
+    free(order);
+    free(drop);
+    return rc;
+}
+
 static int eval_agg(struct ev *ev, const struct pq_node *n, struct pq_value *out)
 {
     enum pq_tok op = n->agg.op;
@@ -1596,6 +1737,12 @@ static int eval_agg(struct ev *ev, const struct pq_node *n, struct pq_value *out
                 goto out;
             gid[i] = (size_t)(g - st.g);
         }
+    }
+    if ((op == TK_SUM || op == TK_COUNT || op == TK_GROUP || op == TK_MIN || op == TK_MAX ||
+         op == TK_STDDEV || op == TK_STDVAR) &&
+        (uint64_t)st.ng * ev->nsteps <= AGG_CELLS_MAX) {
+        rc = agg_by_series(ev, op, &v, &st, gid, out);
+        goto out;
     }
     const char *cv_label = NULL;
     size_t cv_len = 0;

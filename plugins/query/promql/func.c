@@ -51,9 +51,21 @@ static void fmt_float(char *buf, size_t n, double v)
  * counter resets added back for counters), extrapolated towards the window's edges when
  * the samples come close to them (within 1.1 average intervals), but never below zero
  * for counters. */
+/* The parts of the extrapolation that depend only on where the samples sit in the window
+ * (and repeat from step to step and series to series when scrapes are regular): kept for
+ * the last placement seen, computed by the same operations, so the results are the same
+ * to the bit. */
+struct rate_memo {
+    bool set;
+    int64_t d_start, d_end, d_sampled; /* ms */
+    size_t n;
+    double sampled, to_start, to_end; /* seconds, to_start and to_end capped */
+    double factor;                    /* with to_start as is, divided by the range if rate */
+};
+
 static bool extrapolated_rate(const int64_t *t, const double *v, size_t n, int64_t wstart,
                               int64_t wend, int64_t range, bool counter, bool is_rate,
-                              bool resets, double *out)
+                              bool resets, struct rate_memo *m, double *out)
 {
     if (n < 2)
         return false;
@@ -66,23 +78,33 @@ static bool extrapolated_rate(const int64_t *t, const double *v, size_t n, int64
             prev = v[i];
         }
     }
-    double to_start = (double)(t[0] - wstart) / 1000.0;
-    double to_end = (double)(wend - t[n - 1]) / 1000.0;
-    double sampled = (double)(t[n - 1] - t[0]) / 1000.0;
-    double avg_gap = sampled / (double)(n - 1);
-    double threshold = avg_gap * 1.1;
-    if (to_start >= threshold)
-        to_start = avg_gap / 2;
-    if (counter && result > 0 && v[0] >= 0) {
-        double to_zero = sampled * (v[0] / result);
-        if (to_zero < to_start)
-            to_start = to_zero;
+    int64_t d_start = t[0] - wstart, d_end = wend - t[n - 1], d_sampled = t[n - 1] - t[0];
+    if (!m->set || m->d_start != d_start || m->d_end != d_end || m->d_sampled != d_sampled ||
+        m->n != n) {
+        double to_start = (double)d_start / 1000.0;
+        double to_end = (double)d_end / 1000.0;
+        double sampled = (double)d_sampled / 1000.0;
+        double avg_gap = sampled / (double)(n - 1);
+        double threshold = avg_gap * 1.1;
+        if (to_start >= threshold)
+            to_start = avg_gap / 2;
+        if (to_end >= threshold)
+            to_end = avg_gap / 2;
+        double factor = (sampled + to_start + to_end) / sampled;
+        if (is_rate)
+            factor /= (double)range / 1000.0;
+        *m = (struct rate_memo){true, d_start, d_end, d_sampled, n, sampled, to_start, to_end,
+                                factor};
     }
-    if (to_end >= threshold)
-        to_end = avg_gap / 2;
-    double factor = (sampled + to_start + to_end) / sampled;
-    if (is_rate)
-        factor /= (double)range / 1000.0;
+    double factor = m->factor;
+    if (counter && result > 0 && v[0] >= 0) {
+        double to_zero = m->sampled * (v[0] / result);
+        if (to_zero < m->to_start) {
+            factor = (m->sampled + to_zero + m->to_end) / m->sampled;
+            if (is_rate)
+                factor /= (double)range / 1000.0;
+        }
+    }
     *out = result * factor;
     return true;
 }
@@ -281,6 +303,7 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
      * without one skips the scan (the sum is the same: nothing is added) */
     uint32_t *resets = NULL;
     size_t rescap = 0;
+    struct rate_memo memo = {0}; /* ra.range and the function are fixed for the call */
     memset(&ra, 0, sizeof ra);
     if (id == F_QUANTILE_OVER_TIME && ev_eval(ev, n->call.args[0], &p1) < 0)
         return -1;
@@ -376,10 +399,11 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
                 resets[j] = resets[j - 1] + (r->v[j] < r->v[j - 1]);
         }
         for (size_t k = 0; k < ev->nsteps; k++) {
-            if (ev_check(ev) < 0)
+            if ((k & 63) == 0 && ev_check(ev) < 0)
                 goto done;
             int64_t ts = ev_step_ts(ev, k);
-            int64_t wend = ev_at_time(ev, ra.at, ra.at_ms, ts) - ra.offset;
+            int64_t wend =
+                (ra.at == PQ_AT_NONE ? ts : ev_at_time(ev, ra.at, ra.at_ms, ts)) - ra.offset;
             int64_t wstart = wend - ra.range;
             if (ra.at != PQ_AT_NONE) {
                 lo = 0;
@@ -411,7 +435,7 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
                 ok = extrapolated_rate(wt, wv, cnt, wstart, wend, ra.range, id != F_DELTA,
                                        id == F_RATE,
                                        !counter_fn || (cnt > 1 && resets[hi - 1] != resets[lo]),
-                                       &val);
+                                       &memo, &val);
                 break;
             case F_IRATE:
             case F_IDELTA:

@@ -8,18 +8,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Bytes past the stream's end that put_bits may overwrite: it stores 8 bytes at once. The
+ * buffer keeps this much beyond len + whatever was reserved (past max too). */
+#define PUT_SLACK 8
+/* Bound on max, so cap (max + PUT_SLACK) fits 32 bits. */
+#define BSTREAM_MAX (UINT32_MAX - 64)
+
 void bstream_init(struct bstream *s, size_t initial_cap, size_t max)
 {
     s->buf = NULL;
     s->len = 0;
     s->cap = 0;
-    s->max = max ? max : SIZE_MAX;
+    s->max = max && max < BSTREAM_MAX ? (uint32_t)max : BSTREAM_MAX;
     s->free_bits = 0;
     s->err = false;
+    if (initial_cap > s->max)
+        initial_cap = s->max;
     if (initial_cap) {
         s->buf = malloc(initial_cap);
         if (s->buf)
-            s->cap = initial_cap;
+            s->cap = (uint32_t)initial_cap;
         else
             s->err = true;
     }
@@ -33,10 +41,10 @@ void bstream_free(struct bstream *s)
     s->free_bits = 0;
 }
 
-/* Makes room for n more bytes (growing by doubling up to max). */
+/* Makes room for n more bytes of data, plus PUT_SLACK (growing by a quarter, up to max). */
 static bool bstream_reserve(struct bstream *s, size_t n)
 {
-    if (s->cap - s->len >= n)
+    if (s->cap >= s->len && s->cap - s->len >= n + PUT_SLACK)
         return true;
     if (s->err || s->max - s->len < n) {
         s->err = true;
@@ -45,35 +53,45 @@ static bool bstream_reserve(struct bstream *s, size_t n)
     /* Grow by a quarter, at least 64 bytes: an open chunk is most of a head series'
      * memory, and doubling would leave a third of it unused on average. */
     size_t ncap = s->cap ? s->cap : 32;
-    while (ncap - s->len < n)
+    while (ncap - s->len < n + PUT_SLACK)
         ncap += ncap / 4 > 64 ? ncap / 4 : 64;
-    if (ncap > s->max)
-        ncap = s->max;
+    if (ncap > (size_t)s->max + PUT_SLACK)
+        ncap = (size_t)s->max + PUT_SLACK;
     uint8_t *nb = realloc(s->buf, ncap);
     if (!nb) {
         s->err = true;
         return false;
     }
     s->buf = nb;
-    s->cap = ncap;
+    s->cap = (uint32_t)ncap;
     return true;
 }
 
-/* Appends the low nbits (1..64) of v, most significant first, into reserved space:
- * up to 8 bits per step, so a 64-bit value costs at most 9 steps. */
+/* Writes the low nbits (1..57) of v at the stream's end, most significant first, with one
+ * 8-byte big-endian store: the partial last byte's used bits, then v, then zeros. Needs
+ * PUT_SLACK bytes of reserved space past len. */
+static inline void put_bits57(struct bstream *s, uint64_t v, unsigned nbits)
+{
+    unsigned used = s->free_bits ? 8u - s->free_bits : 0; /* bits in the partial byte */
+    uint32_t i = s->free_bits ? s->len - 1 : s->len;
+    uint64_t w = (v & (((uint64_t)1 << nbits) - 1)) << (64 - used - nbits);
+    if (used)
+        w |= (uint64_t)(s->buf[i] >> s->free_bits) << (64 - used);
+    be64_put(s->buf + i, w);
+    unsigned total = used + nbits;
+    s->len = i + (total + 7) / 8;
+    s->free_bits = (uint8_t)((8 - (total & 7)) & 7);
+}
+
+/* Appends the low nbits (0..64) of v, most significant first, into reserved space. */
 static inline void put_bits(struct bstream *s, uint64_t v, unsigned nbits)
 {
-    while (nbits) {
-        if (s->free_bits == 0) {
-            s->buf[s->len++] = 0;
-            s->free_bits = 8;
-        }
-        unsigned take = nbits < s->free_bits ? nbits : s->free_bits;
-        uint8_t part = (uint8_t)((v >> (nbits - take)) & ((1u << take) - 1));
-        s->buf[s->len - 1] |= (uint8_t)(part << (s->free_bits - take));
-        s->free_bits = (uint8_t)(s->free_bits - take);
-        nbits -= take;
+    if (nbits > 57) {
+        put_bits57(s, v >> 32, nbits - 32);
+        nbits = 32;
     }
+    if (nbits)
+        put_bits57(s, v, nbits);
 }
 
 void bstream_write_bit(struct bstream *s, unsigned bit)

@@ -20,10 +20,11 @@
 #define TSDB_ENC_FLOAT_HISTOGRAM 3
 
 /* A bit stream being written. buf holds len bytes; the last byte has `free_bits` unused
- * low-order bits (0..7; 0 when byte-aligned). The buffer grows up to `max` bytes. */
+ * low-order bits (0..7; 0 when byte-aligned). The buffer grows up to `max` bytes (at most
+ * UINT32_MAX). */
 struct bstream {
     uint8_t *buf;
-    size_t len, cap, max;
+    uint32_t len, cap, max; /* 32 bits: a head series embeds an encoder (4 GiB bound) */
     uint8_t free_bits;
     bool err; /* growth failed or max reached: the stream is no longer valid */
 };
@@ -56,10 +57,10 @@ bool breader_bit(struct breader *r, unsigned *bit);
  * head rejects that before it gets here); any int64 sequence still round-trips. */
 struct xor_enc {
     struct bstream s;
-    uint16_t n;
     int64_t t;
     uint64_t v;       /* bits of the previous value */
     uint64_t tdelta;  /* previous delta, as two's complement bits */
+    uint16_t n;
     uint8_t leading;  /* XOR window of the previous value; 0xff: none yet */
     uint8_t trailing;
 };

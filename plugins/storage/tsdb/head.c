@@ -107,23 +107,64 @@ struct mchunk {
     uint64_t ref; /* in chunks_head/ */
 };
 
+/* A head series: 120 bytes plus its label pairs, and the open chunk's bytes. Fields are
+ * ordered so nothing pads; the open chunk's encoder is embedded (no allocation of its own)
+ * and mm's capacity follows from nmm (mm_cap). */
 struct series {
     uint32_t id;
     uint16_t nls;
     bool logged;          /* its series record is in the WAL */
+    bool last_v_known;    /* false after replay attached mmapped chunks: read lazily */
     uint32_t pending;     /* samples in open appenders (atomic): truncation keeps it */
+    uint32_t nmm;         /* mmapped chunks in mm */
     uint64_t hash;        /* of the label strings */
     int64_t max_t;        /* newest committed sample; INT64_MIN: none */
     uint64_t last_v;      /* its value bits, when last_v_known */
-    bool last_v_known;    /* false after replay attached mmapped chunks: read lazily */
-    struct xor_enc *open; /* NULL: no open chunk */
-    int64_t open_mint;
-    int64_t open_end;     /* the open chunk takes samples below this */
+    int64_t open_mint;    /* first sample of the open chunk */
+    struct xor_enc enc;   /* the open chunk; enc.s.buf NULL: none (has_open) */
     struct mchunk *mm;
-    uint32_t nmm, mm_cap;
     struct series *next_hash; /* chain in the hash table */
     uint32_t ls[];        /* name, value symbol ids */
 };
+
+_Static_assert(sizeof(void *) != 8 || sizeof(struct series) == 120, "struct series grew");
+
+static inline bool has_open(const struct series *s)
+{
+    return s->enc.s.buf != NULL;
+}
+
+static void drop_open(struct series *s)
+{
+    xor_enc_free(&s->enc);
+}
+
+/* The capacity mm has for nmm entries: 0, then powers of two from 4. After a truncation
+ * shrank nmm the allocation is larger than this, never smaller. */
+static uint32_t mm_cap(uint32_t nmm)
+{
+    if (nmm == 0)
+        return 0;
+    uint32_t c = 4;
+    while (c < nmm)
+        c *= 2;
+    return c;
+}
+
+/* Room for one more mmapped chunk in s->mm. */
+static int mm_reserve(struct series *s)
+{
+    if (s->nmm < mm_cap(s->nmm))
+        return 0;
+    if (s->nmm >= UINT32_MAX / 2)
+        return -1;
+    uint32_t ncap = s->nmm ? s->nmm * 2 : 4;
+    struct mchunk *nm = realloc(s->mm, ncap * sizeof *nm);
+    if (!nm)
+        return -1;
+    s->mm = nm;
+    return 0;
+}
 
 #define ARENA_BLOCK (64 * 1024)
 
@@ -464,6 +505,28 @@ static struct series *series_by_id(const struct head *h, uint64_t ref)
     return ref < h->by_id_cap ? h->by_id[ref] : NULL;
 }
 
+/* Samples of a batch touch series all over memory: while sample i is applied, the series
+ * of sample i + PREFETCH_FAR is fetched, and the end of the open chunk of sample
+ * i + PREFETCH_NEAR (whose series came in by then). */
+#define PREFETCH_FAR 12
+#define PREFETCH_NEAR 6
+
+static inline void prefetch_series(const struct head *h, uint64_t ref)
+{
+    const char *p = (const char *)series_by_id(h, ref);
+    if (p) {
+        __builtin_prefetch(p, 1);
+        __builtin_prefetch(p + 64, 1);
+    }
+}
+
+static inline void prefetch_open(const struct head *h, uint64_t ref)
+{
+    const struct series *s = series_by_id(h, ref);
+    if (s && s->enc.s.buf)
+        __builtin_prefetch(s->enc.s.buf + s->enc.s.len, 1);
+}
+
 static int postings_add(struct head *h, uint32_t name, uint32_t value, uint32_t id)
 {
     uint64_t key = (uint64_t)name << 32 | value;
@@ -581,10 +644,7 @@ static struct series *series_create(struct head *h, uint32_t id, uint64_t hash,
 
 static void series_free(struct series *s)
 {
-    if (s->open) {
-        xor_enc_free(s->open);
-        free(s->open);
-    }
+    drop_open(s);
     free(s->mm);
     free(s);
 }
@@ -595,10 +655,10 @@ static void series_free(struct series *s)
  * directory: then mm[].ref is a malloc'd copy's address). */
 static int cut_chunk(struct head *h, struct series *s)
 {
-    if (!s->open)
+    if (!has_open(s))
         return 0;
     size_t len;
-    const uint8_t *b = xor_enc_bytes(s->open, &len);
+    const uint8_t *b = xor_enc_bytes(&s->enc, &len);
     struct mchunk mc = {s->open_mint, s->max_t, 0};
     if (h->have_hc) {
         char err[256];
@@ -616,18 +676,13 @@ static int cut_chunk(struct head *h, struct series *s)
         memcpy(copy + sizeof l32, b, len);
         mc.ref = (uint64_t)(uintptr_t)copy;
     }
-    if (s->nmm == s->mm_cap) {
-        uint32_t ncap = s->mm_cap ? s->mm_cap * 2 : 4;
-        struct mchunk *nm = realloc(s->mm, ncap * sizeof *nm);
-        if (!nm)
-            return -1;
-        s->mm = nm;
-        s->mm_cap = ncap;
+    if (mm_reserve(s) < 0) {
+        if (!h->have_hc)
+            free((void *)(uintptr_t)mc.ref);
+        return -1;
     }
     s->mm[s->nmm++] = mc;
-    xor_enc_free(s->open);
-    free(s->open);
-    s->open = NULL;
+    drop_open(s);
     return 0;
 }
 
@@ -638,6 +693,14 @@ static int64_t range_start(int64_t t, int64_t range)
     if (t % range < 0)
         q--;
     return q * range;
+}
+
+/* The open chunk takes samples below this: the end of the chunk range its first sample is
+ * in. */
+static int64_t open_end(const struct head *h, const struct series *s)
+{
+    int64_t start = range_start(s->open_mint, h->chunk_range);
+    return start > INT64_MAX - h->chunk_range ? INT64_MAX : start + h->chunk_range;
 }
 
 /* The bits of the series' newest value (decoding its last mmapped chunk when replay left it
@@ -674,23 +737,19 @@ static int series_append(struct head *h, struct series *s, int64_t t, double v)
             return vb == last_value(h, s) ? APPLY_DUP_SAME : IGNIS_E_DUP_TS;
         return IGNIS_E_OUT_OF_ORDER;
     }
-    if (s->open && (s->open->n >= TSDB_CHUNK_SAMPLES || t >= s->open_end))
-        if (cut_chunk(h, s) < 0 && s->open && s->open->n >= TSDB_CHUNK_MAX_SAMPLES)
+    if (has_open(s) && (s->enc.n >= TSDB_CHUNK_SAMPLES || t >= open_end(h, s)))
+        if (cut_chunk(h, s) < 0 && has_open(s) && s->enc.n >= TSDB_CHUNK_MAX_SAMPLES)
             return IGNIS_E_IO;
-    if (!s->open) {
-        s->open = malloc(sizeof *s->open);
-        if (!s->open || xor_enc_init(s->open, 32, 0) < 0) {
-            free(s->open);
-            s->open = NULL;
+    if (!has_open(s)) {
+        if (xor_enc_init(&s->enc, 32, 0) < 0) {
+            drop_open(s);
             return IGNIS_E_NOMEM;
         }
         s->open_mint = t;
-        int64_t start = range_start(t, h->chunk_range);
-        s->open_end = start > INT64_MAX - h->chunk_range ? INT64_MAX : start + h->chunk_range;
         h->st.chunks_created++;
         h->st.chunks++; /* a cut moves a chunk to disk but keeps it counted */
     }
-    if (xor_enc_append(s->open, t, v) < 0)
+    if (xor_enc_append(&s->enc, t, v) < 0)
         return IGNIS_E_NOMEM;
     s->max_t = t;
     s->last_v = vb;
@@ -942,6 +1001,8 @@ static int log_new_series(struct head *h, struct head_app *a, struct ebuf *b, ch
     rec_encode_series_begin(b);
     struct ignis_label *ls = NULL;
     size_t ls_cap = 0;
+    uint64_t *marked = NULL; /* ids logged by this call: unmarked if the write fails */
+    size_t nmarked = 0, marked_cap = 0;
     pthread_rwlock_rdlock(&h->lock);
     for (size_t pass = 0; pass < 2; pass++) {
         size_t cnt = pass == 0 ? a->ncreated : a->n;
@@ -961,18 +1022,42 @@ static int log_new_series(struct head *h, struct head_app *a, struct ebuf *b, ch
                 ls[k] = (struct ignis_label){h->sym_s[s->ls[2 * k]], h->sym_len[s->ls[2 * k]],
                                              h->sym_s[s->ls[2 * k + 1]],
                                              h->sym_len[s->ls[2 * k + 1]]};
+            if (nmarked == marked_cap) {
+                size_t nc = marked_cap ? marked_cap * 2 : 64;
+                uint64_t *nm = realloc(marked, nc * sizeof *nm);
+                if (!nm) {
+                    b->err = true;
+                    continue;
+                }
+                marked = nm;
+                marked_cap = nc;
+            }
             rec_encode_series(b, s->id, ls, s->nls);
+            marked[nmarked++] = s->id;
             /* wal_mu is held, so no other commit logs it twice. */
             __atomic_store_n(&s->logged, true, __ATOMIC_RELEASE);
         }
     }
     pthread_rwlock_unlock(&h->lock);
     free(ls);
+    int rc = 0;
     if (b->err)
-        return tsdb_errf(err, errlen, -1, "out of memory");
-    if (b->len > 1)
-        return wal_log(h->wal, b->p, b->len, err, errlen);
-    return 0;
+        rc = tsdb_errf(err, errlen, -1, "out of memory");
+    else if (b->len > 1)
+        rc = wal_log(h->wal, b->p, b->len, err, errlen);
+    if (rc < 0) {
+        /* Logged again by a later commit: a record that still reaches the log after all
+         * only repeats the series, which replay takes as the same series. */
+        pthread_rwlock_rdlock(&h->lock);
+        for (size_t i = 0; i < nmarked; i++) {
+            struct series *s = series_by_id(h, marked[i]);
+            if (s)
+                __atomic_store_n(&s->logged, false, __ATOMIC_RELEASE);
+        }
+        pthread_rwlock_unlock(&h->lock);
+    }
+    free(marked);
+    return rc;
 }
 
 int head_app_commit(struct head_app *a, char *err, size_t errlen)
@@ -1002,6 +1087,10 @@ int head_app_commit(struct head_app *a, char *err, size_t errlen)
     pthread_rwlock_wrlock(&h->lock);
     uint64_t seq = ++h->commit_seq;
     for (size_t i = 0; i < a->n; i++) {
+        if (i + PREFETCH_FAR < a->n)
+            prefetch_series(h, a->s[i + PREFETCH_FAR].ref);
+        if (i + PREFETCH_NEAR < a->n)
+            prefetch_open(h, a->s[i + PREFETCH_NEAR].ref);
         struct series *s = series_by_id(h, a->s[i].ref);
         if (!s)
             continue;
@@ -1030,6 +1119,8 @@ struct replay {
     size_t nfc, fc_cap;
     struct u64map alias; /* WAL ref -> series (duplicate series records) */
     struct rec_decoded d;
+    uint64_t *hashes;    /* label set hashes of a series record's series */
+    size_t hashes_cap;
 };
 
 static void on_found(void *arg, uint64_t sref, uint64_t cref, int64_t mint, int64_t maxt,
@@ -1073,14 +1164,8 @@ static void attach_chunks(struct replay *r, struct series *s)
             continue; /* overlapping duplicate */
         if (r->fc[i].maxt < r->h->min_valid)
             continue; /* in a block already */
-        if (s->nmm == s->mm_cap) {
-            uint32_t ncap = s->mm_cap ? s->mm_cap * 2 : 4;
-            struct mchunk *nm = realloc(s->mm, ncap * sizeof *nm);
-            if (!nm)
-                return;
-            s->mm = nm;
-            s->mm_cap = ncap;
-        }
+        if (mm_reserve(s) < 0)
+            return;
         s->mm[s->nmm++] = (struct mchunk){r->fc[i].mint, r->fc[i].maxt, r->fc[i].cref};
         r->h->st.chunks++;
         s->max_t = r->fc[i].maxt;
@@ -1108,10 +1193,24 @@ static int replay_record(struct replay *r, const uint8_t *rec, size_t len)
     case REC_SERIES:
         if (rec_decode_series(rec, len, &r->d) < 0)
             return -1;
+        if (r->d.nseries > r->hashes_cap) {
+            size_t ncap = r->d.nseries * 2;
+            uint64_t *nh = realloc(r->hashes, ncap * sizeof *nh);
+            if (!nh)
+                return -2;
+            r->hashes = nh;
+            r->hashes_cap = ncap;
+        }
+        for (size_t i = 0; i < r->d.nseries; i++)
+            r->hashes[i] = labels_hash(r->d.labels + r->d.series[i].first, r->d.series[i].n);
         for (size_t i = 0; i < r->d.nseries; i++) {
             const struct rec_series *rs = &r->d.series[i];
             const struct ignis_label *ls = r->d.labels + rs->first;
-            uint64_t hash = labels_hash(ls, rs->n);
+            uint64_t hash = r->hashes[i];
+            if (h->buckets && i + PREFETCH_FAR < r->d.nseries)
+                __builtin_prefetch(&h->buckets[r->hashes[i + PREFETCH_FAR] & h->bucket_mask]);
+            if (h->buckets && i + PREFETCH_NEAR < r->d.nseries)
+                __builtin_prefetch(h->buckets[r->hashes[i + PREFETCH_NEAR] & h->bucket_mask]);
             struct series *s = series_find(h, hash, ls, rs->n);
             if (s) {
                 if (s->id != rs->ref)
@@ -1135,6 +1234,10 @@ static int replay_record(struct replay *r, const uint8_t *rec, size_t len)
             return -1;
         for (size_t i = 0; i < r->d.nsamples; i++) {
             const struct rec_sample *x = &r->d.samples[i];
+            if (i + PREFETCH_FAR < r->d.nsamples)
+                prefetch_series(h, x[PREFETCH_FAR].ref);
+            if (i + PREFETCH_NEAR < r->d.nsamples)
+                prefetch_open(h, x[PREFETCH_NEAR].ref);
             struct series *s = replay_ref(r, x->ref);
             if (!s) {
                 h->st.replay_unknown_refs++;
@@ -1183,7 +1286,7 @@ static int replay_dir(struct replay *r, const char *dir, int first, char *err, s
 {
     struct head *h = r->h;
     struct wal_reader *wr;
-    if (wal_reader_open(&wr, dir, first, -1, err, errlen) < 0)
+    if (wal_reader_open_async(&wr, dir, first, -1, err, errlen) < 0)
         return -1;
     const uint8_t *rec;
     size_t len;
@@ -1271,6 +1374,7 @@ static int replay(struct head *h, char *err, size_t errlen)
     free(r.fc);
     u64map_free(&r.alias, false);
     rec_decoded_free(&r.d);
+    free(r.hashes);
     h->st.replay_seconds = mono_s() - t0;
     if (rc == 0)
         hlog(h, 0, "WAL replay done: %" PRIu64 " series, %" PRIu64 " samples in %.2fs",
@@ -1532,19 +1636,17 @@ int head_truncate(struct head *h, int64_t mint, bool delete_files,
             }
         }
         s->nmm = k;
-        if (s->open && s->max_t < mint) {
-            xor_enc_free(s->open);
-            free(s->open);
-            s->open = NULL;
+        if (has_open(s) && s->max_t < mint) {
+            drop_open(s);
             st->chunks_dropped++;
         }
         if (s->nmm)
             newmin = s->mm[0].mint < newmin ? s->mm[0].mint : newmin;
-        else if (s->open)
+        else if (has_open(s))
             newmin = s->open_mint < newmin ? s->open_mint : newmin;
         /* A series that never got a sample (a rolled-back creation) stays until it is
          * older than a truncation: max_t INT64_MIN counts as old. */
-        if (!s->nmm && !s->open && !__atomic_load_n(&s->pending, __ATOMIC_RELAXED)) {
+        if (!s->nmm && !has_open(s) && !__atomic_load_n(&s->pending, __ATOMIC_RELAXED)) {
             struct series **pp = &h->buckets[s->hash & h->bucket_mask];
             while (*pp && *pp != s)
                 pp = &(*pp)->next_hash;
@@ -1667,7 +1769,7 @@ static bool series_in_range(const struct series *s, int64_t mint, int64_t maxt)
     for (uint32_t i = 0; i < s->nmm; i++)
         if (s->mm[i].maxt >= mint && s->mm[i].mint <= maxt)
             return true;
-    return s->open && s->open_mint <= maxt && s->max_t >= mint;
+    return has_open(s) && s->open_mint <= maxt && s->max_t >= mint;
 }
 
 static int cmp_series(const void *a, const void *b, void *arg)
@@ -1810,9 +1912,9 @@ int head_series_at(struct head *h, uint64_t ref, int64_t mint, int64_t maxt, uin
     if (nst)
         memcpy(v->stones, st, nst * sizeof *st);
     v->nstones = nst;
-    if (s->open && s->open_mint <= maxt && s->max_t >= mint) {
+    if (has_open(s) && s->open_mint <= maxt && s->max_t >= mint) {
         size_t len;
-        const uint8_t *b = xor_enc_bytes(s->open, &len);
+        const uint8_t *b = xor_enc_bytes(&s->enc, &len);
         if (len > v->open_cap) {
             uint8_t *no = realloc(v->open, len);
             if (!no) {

@@ -472,8 +472,11 @@ int dbq_select(struct dbq *q, const struct ignis_matcher *ms, size_t n, size_t l
         runs[nruns++] = nc;
         rc = head_select(q->db->head, ms, n, q->mint, q->maxt, &p);
         for (size_t i = 0; rc == 0 && i < p.n; i++) {
-            if (head_series(q->db->head, p.v[i], INT64_MAX, INT64_MIN, &s->hv) != 0)
+            /* labels only (no chunks in an empty range), and what the querier may see */
+            if (head_series_at(q->db->head, p.v[i], INT64_MAX, INT64_MIN, q->seq, &s->hv) != 0)
                 continue;
+            if (s->hv.vis_maxt == INT64_MIN || s->hv.vis_maxt < q->mint)
+                continue; /* no sample in range committed before the querier opened */
             if (nc == cc) {
                 cc = cc ? cc * 2 : 256;
                 struct cand *ncands = realloc(cands, cc * sizeof *ncands);

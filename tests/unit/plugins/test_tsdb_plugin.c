@@ -201,6 +201,13 @@ static void read_all(struct ignis_querier *q, const char *sel, size_t *nser, siz
     ignis_selector_free(&s);
 }
 
+static void count_values(void *arg, const char *s, size_t len)
+{
+    (void)s;
+    (void)len;
+    (*(size_t *)arg)++;
+}
+
 /* plugin.h: a querier sees the data as of its creation. Samples committed later into the
  * same series, and series first committed later, stay out of it; a new querier sees them. */
 static void test_querier_sees_data_as_of_creation(void **state)
@@ -243,6 +250,12 @@ static void test_querier_sees_data_as_of_creation(void **state)
     assert_int_equal(last, t0 + 299000);
     read_all(before, "up{instance=\"d\"}", &nser, &nsmp, &nchk, &last);
     assert_int_equal(nser, 0);
+    struct ignis_matcher up = {.type = IGNIS_MATCH_EQ, .name = "__name__", .name_len = 8,
+                               .value = "up", .value_len = 2};
+    size_t nvals = 0;
+    assert_int_equal(ops->label_values(before, "instance", 8, &up, 1, 0, count_values, &nvals),
+                     0);
+    assert_int_equal(nvals, 3); /* a, b, c: not d */
     ops->querier_close(before);
 
     struct ignis_querier *after = ops->querier(f.inst, INT64_MIN, INT64_MAX);
@@ -251,6 +264,10 @@ static void test_querier_sees_data_as_of_creation(void **state)
     assert_int_equal(nsmp, 6 * 400 + 1);
     assert_int_equal(nchk, 6 * 400 + 1);
     assert_int_equal(last, t0 + 500000);
+    nvals = 0;
+    assert_int_equal(ops->label_values(after, "instance", 8, &up, 1, 0, count_values, &nvals),
+                     0);
+    assert_int_equal(nvals, 4);
     ops->querier_close(after);
     fx_close(&f);
 }

@@ -9,7 +9,9 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -64,6 +66,30 @@ static void write_records(const char *dir, uint64_t segsize, enum wal_compressio
     assert_int_equal(wal_close(w, err, sizeof err), 0);
 }
 
+/* Readers are opened plain or with the read-ahead thread (the tests run in both modes). */
+static bool async_mode;
+
+static int open_reader(struct wal_reader **r, const char *dir, int first, int last, char *err,
+                       size_t errlen)
+{
+    return async_mode ? wal_reader_open_async(r, dir, first, last, err, errlen)
+                      : wal_reader_open(r, dir, first, last, err, errlen);
+}
+
+static int set_sync(void **state)
+{
+    (void)state;
+    async_mode = false;
+    return 0;
+}
+
+static int set_async(void **state)
+{
+    (void)state;
+    async_mode = true;
+    return 0;
+}
+
 static void make_records(uint8_t **recs, size_t *lens, int n)
 {
     rng = 77;
@@ -85,7 +111,7 @@ static int read_back(const char *dir, uint8_t **recs, size_t *lens, int n, int *
 {
     char err[256];
     struct wal_reader *r;
-    assert_int_equal(wal_reader_open(&r, dir, -1, -1, err, sizeof err), 0);
+    assert_int_equal(open_reader(&r, dir, -1, -1, err, sizeof err), 0);
     const uint8_t *p;
     size_t len;
     int k, i = 0;
@@ -99,6 +125,85 @@ static int read_back(const char *dir, uint8_t **recs, size_t *lens, int n, int *
     *got = i;
     wal_reader_close(r);
     return k;
+}
+
+/* A full disk (here a file-size limit: writes past it fail with EFBIG) in the middle of
+ * records of every size: writes fail while it lasts, and afterwards the log holds whole
+ * records only, in order: every record whose wal_log returned 0, and of the failed ones
+ * at most those a failure had already begun (finished afterwards), with no corruption. */
+static void test_wal_write_failures_leave_whole_records(void **state)
+{
+    (void)state;
+    char *dir = mktmp();
+    enum { N = 90 };
+    uint8_t *recs[N];
+    size_t lens[N];
+    make_records(recs, lens, N);
+    bool acked[N] = {false};
+    char err[256];
+    struct wal *w;
+    assert_int_equal(wal_open(&w, dir, 4u << 20, WAL_COMPRESS_NONE, err, sizeof err), 0);
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(wal_log(w, recs[i], lens[i], err, sizeof err), 0);
+        acked[i] = true;
+    }
+    assert_int_equal(wal_flush(w, err, sizeof err), 0);
+    char seg[4200];
+    snprintf(seg, sizeof seg, "%s/%08d", dir, wal_segment(w));
+    struct stat st;
+    assert_int_equal(stat(seg, &st), 0);
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old_sa;
+    sigaction(SIGXFSZ, &ign, &old_sa);
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = (rlim_t)st.st_size + 50000; /* not page-aligned, mid-record */
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    int failures = 0;
+    for (int i = 20; i < 60; i++) {
+        int rc = wal_log(w, recs[i], lens[i], err, sizeof err);
+        if (rc == 0 && i % 3 == 0)
+            rc = wal_flush(w, err, sizeof err);
+        acked[i] = rc == 0;
+        failures += rc != 0;
+    }
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    sigaction(SIGXFSZ, &old_sa, NULL);
+    assert_true(failures > 0);
+    for (int i = 60; i < N; i++) {
+        assert_int_equal(wal_log(w, recs[i], lens[i], err, sizeof err), 0);
+        acked[i] = true;
+    }
+    assert_int_equal(wal_close(w, err, sizeof err), 0);
+
+    struct wal_reader *r;
+    assert_int_equal(wal_reader_open(&r, dir, -1, -1, err, sizeof err), 0);
+    const uint8_t *p;
+    size_t len;
+    int k, next = 0, read = 0;
+    while ((k = wal_reader_next(r, &p, &len)) == 1) {
+        /* the next attempted record this one can be: skipped ones must be unacked */
+        int j = next;
+        while (j < N && !(lens[j] == len && (len == 0 || memcmp(p, recs[j], len) == 0))) {
+            if (acked[j])
+                fail_msg("record %d was acknowledged but is missing", j);
+            j++;
+        }
+        if (j == N)
+            fail_msg("record %d read is none of the attempted ones in order", read);
+        next = j + 1;
+        read++;
+    }
+    assert_int_equal(k, 0); /* a clean end: no torn or corrupt record */
+    for (int j = next; j < N; j++)
+        if (acked[j])
+            fail_msg("record %d was acknowledged but is missing at the end", j);
+    wal_reader_close(r);
+    free_records(recs, N);
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    free(dir);
 }
 
 static void test_wal_round_trip_all_compressions(void **state)
@@ -129,7 +234,7 @@ static void test_wal_round_trip_all_compressions(void **state)
         assert_int_equal(wal_log(w, (const uint8_t *)"after", 5, err, sizeof err), 0);
         assert_int_equal(wal_close(w, err, sizeof err), 0);
         struct wal_reader *r;
-        assert_int_equal(wal_reader_open(&r, dir, nseg, -1, err, sizeof err), 0);
+        assert_int_equal(open_reader(&r, dir, nseg, -1, err, sizeof err), 0);
         const uint8_t *p;
         size_t len;
         assert_int_equal(wal_reader_next(r, &p, &len), 1);
@@ -173,7 +278,7 @@ static void test_wal_torn_tail_is_cut_and_earlier_records_kept(void **state)
         mmap_close(&m);
 
         struct wal_reader *r;
-        assert_int_equal(wal_reader_open(&r, copy, -1, -1, err, sizeof err), 0);
+        assert_int_equal(open_reader(&r, copy, -1, -1, err, sizeof err), 0);
         const uint8_t *p;
         size_t len;
         int got = 0, k;
@@ -228,7 +333,7 @@ static void test_wal_corruption_in_the_middle_is_located(void **state)
     assert_int_equal(pwrite(fd, &b, 1, WAL_FRAG_HEADER + 2), 1);
     close(fd);
     struct wal_reader *r;
-    assert_int_equal(wal_reader_open(&r, dir, -1, -1, err, sizeof err), 0);
+    assert_int_equal(open_reader(&r, dir, -1, -1, err, sizeof err), 0);
     const uint8_t *p;
     size_t len;
     int k;
@@ -271,7 +376,7 @@ static void test_wal_garbage_in_padding_is_corruption(void **state)
     assert_int_equal(pwrite(fd, &x, 1, 5000), 1);
     close(fd);
     struct wal_reader *r;
-    assert_int_equal(wal_reader_open(&r, dir, -1, -1, err, sizeof err), 0);
+    assert_int_equal(open_reader(&r, dir, -1, -1, err, sizeof err), 0);
     const uint8_t *p;
     size_t len;
     assert_int_equal(wal_reader_next(r, &p, &len), 1);
@@ -379,7 +484,7 @@ static void replay_counts(const char *dir, size_t *nseries, size_t *nsamples, si
     struct rec_decoded d = {0};
     for (int pass = n >= 0 ? 0 : 1; pass < 2; pass++) {
         struct wal_reader *r;
-        assert_int_equal(wal_reader_open(&r, pass ? dir : ck, pass && n >= 0 ? n + 1 : -1, -1,
+        assert_int_equal(open_reader(&r, pass ? dir : ck, pass && n >= 0 ? n + 1 : -1, -1,
                                          err, sizeof err),
                          0);
         const uint8_t *p;
@@ -490,12 +595,19 @@ static void test_checkpoint_keeps_what_the_head_needs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_wal_round_trip_all_compressions),
-        cmocka_unit_test(test_wal_torn_tail_is_cut_and_earlier_records_kept),
-        cmocka_unit_test(test_wal_corruption_in_the_middle_is_located),
-        cmocka_unit_test(test_wal_garbage_in_padding_is_corruption),
-        cmocka_unit_test(test_records_round_trip),
-        cmocka_unit_test(test_checkpoint_keeps_what_the_head_needs),
+        cmocka_unit_test_setup(test_wal_round_trip_all_compressions, set_sync),
+        cmocka_unit_test_setup(test_wal_write_failures_leave_whole_records, set_sync),
+        cmocka_unit_test_setup(test_wal_torn_tail_is_cut_and_earlier_records_kept, set_sync),
+        cmocka_unit_test_setup(test_wal_corruption_in_the_middle_is_located, set_sync),
+        cmocka_unit_test_setup(test_wal_garbage_in_padding_is_corruption, set_sync),
+        cmocka_unit_test_setup(test_records_round_trip, set_sync),
+        cmocka_unit_test_setup(test_checkpoint_keeps_what_the_head_needs, set_sync),
+        /* The same through the read-ahead thread. */
+        cmocka_unit_test_setup(test_wal_round_trip_all_compressions, set_async),
+        cmocka_unit_test_setup(test_wal_torn_tail_is_cut_and_earlier_records_kept, set_async),
+        cmocka_unit_test_setup(test_wal_corruption_in_the_middle_is_located, set_async),
+        cmocka_unit_test_setup(test_wal_garbage_in_padding_is_corruption, set_async),
+        cmocka_unit_test_setup(test_records_round_trip, set_async),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
