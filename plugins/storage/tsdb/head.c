@@ -505,6 +505,28 @@ static struct series *series_by_id(const struct head *h, uint64_t ref)
     return ref < h->by_id_cap ? h->by_id[ref] : NULL;
 }
 
+/* Samples of a batch touch series all over memory: while sample i is applied, the series
+ * of sample i + PREFETCH_FAR is fetched, and the end of the open chunk of sample
+ * i + PREFETCH_NEAR (whose series came in by then). */
+#define PREFETCH_FAR 12
+#define PREFETCH_NEAR 6
+
+static inline void prefetch_series(const struct head *h, uint64_t ref)
+{
+    const char *p = (const char *)series_by_id(h, ref);
+    if (p) {
+        __builtin_prefetch(p, 1);
+        __builtin_prefetch(p + 64, 1);
+    }
+}
+
+static inline void prefetch_open(const struct head *h, uint64_t ref)
+{
+    const struct series *s = series_by_id(h, ref);
+    if (s && s->enc.s.buf)
+        __builtin_prefetch(s->enc.s.buf + s->enc.s.len, 1);
+}
+
 static int postings_add(struct head *h, uint32_t name, uint32_t value, uint32_t id)
 {
     uint64_t key = (uint64_t)name << 32 | value;
@@ -1065,6 +1087,10 @@ int head_app_commit(struct head_app *a, char *err, size_t errlen)
     pthread_rwlock_wrlock(&h->lock);
     uint64_t seq = ++h->commit_seq;
     for (size_t i = 0; i < a->n; i++) {
+        if (i + PREFETCH_FAR < a->n)
+            prefetch_series(h, a->s[i + PREFETCH_FAR].ref);
+        if (i + PREFETCH_NEAR < a->n)
+            prefetch_open(h, a->s[i + PREFETCH_NEAR].ref);
         struct series *s = series_by_id(h, a->s[i].ref);
         if (!s)
             continue;
@@ -1093,6 +1119,8 @@ struct replay {
     size_t nfc, fc_cap;
     struct u64map alias; /* WAL ref -> series (duplicate series records) */
     struct rec_decoded d;
+    uint64_t *hashes;    /* label set hashes of a series record's series */
+    size_t hashes_cap;
 };
 
 static void on_found(void *arg, uint64_t sref, uint64_t cref, int64_t mint, int64_t maxt,
@@ -1165,10 +1193,24 @@ static int replay_record(struct replay *r, const uint8_t *rec, size_t len)
     case REC_SERIES:
         if (rec_decode_series(rec, len, &r->d) < 0)
             return -1;
+        if (r->d.nseries > r->hashes_cap) {
+            size_t ncap = r->d.nseries * 2;
+            uint64_t *nh = realloc(r->hashes, ncap * sizeof *nh);
+            if (!nh)
+                return -2;
+            r->hashes = nh;
+            r->hashes_cap = ncap;
+        }
+        for (size_t i = 0; i < r->d.nseries; i++)
+            r->hashes[i] = labels_hash(r->d.labels + r->d.series[i].first, r->d.series[i].n);
         for (size_t i = 0; i < r->d.nseries; i++) {
             const struct rec_series *rs = &r->d.series[i];
             const struct ignis_label *ls = r->d.labels + rs->first;
-            uint64_t hash = labels_hash(ls, rs->n);
+            uint64_t hash = r->hashes[i];
+            if (h->buckets && i + PREFETCH_FAR < r->d.nseries)
+                __builtin_prefetch(&h->buckets[r->hashes[i + PREFETCH_FAR] & h->bucket_mask]);
+            if (h->buckets && i + PREFETCH_NEAR < r->d.nseries)
+                __builtin_prefetch(h->buckets[r->hashes[i + PREFETCH_NEAR] & h->bucket_mask]);
             struct series *s = series_find(h, hash, ls, rs->n);
             if (s) {
                 if (s->id != rs->ref)
@@ -1192,6 +1234,10 @@ static int replay_record(struct replay *r, const uint8_t *rec, size_t len)
             return -1;
         for (size_t i = 0; i < r->d.nsamples; i++) {
             const struct rec_sample *x = &r->d.samples[i];
+            if (i + PREFETCH_FAR < r->d.nsamples)
+                prefetch_series(h, x[PREFETCH_FAR].ref);
+            if (i + PREFETCH_NEAR < r->d.nsamples)
+                prefetch_open(h, x[PREFETCH_NEAR].ref);
             struct series *s = replay_ref(r, x->ref);
             if (!s) {
                 h->st.replay_unknown_refs++;
@@ -1240,7 +1286,7 @@ static int replay_dir(struct replay *r, const char *dir, int first, char *err, s
 {
     struct head *h = r->h;
     struct wal_reader *wr;
-    if (wal_reader_open(&wr, dir, first, -1, err, errlen) < 0)
+    if (wal_reader_open_async(&wr, dir, first, -1, err, errlen) < 0)
         return -1;
     const uint8_t *rec;
     size_t len;
@@ -1328,6 +1374,7 @@ static int replay(struct head *h, char *err, size_t errlen)
     free(r.fc);
     u64map_free(&r.alias, false);
     rec_decoded_free(&r.d);
+    free(r.hashes);
     h->st.replay_seconds = mono_s() - t0;
     if (rc == 0)
         hlog(h, 0, "WAL replay done: %" PRIu64 " series, %" PRIu64 " samples in %.2fs",

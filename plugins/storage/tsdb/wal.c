@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <snappy-c.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -378,7 +379,33 @@ struct wal_reader {
     int bad_seg;
     uint64_t bad_off;
     const char *why;
+    /* read-ahead (wal_reader_open_async): a thread reads, checks and decompresses records
+     * into RA_SLOTS batches while the caller works on the one before */
+    bool async;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct ra_slot *slots;
+    unsigned filled, taken;   /* batches posted by the thread / released by the caller */
+    bool stop;
+    struct ra_slot *cur_slot; /* being consumed */
+    size_t cur_pos;
+    int out_seg, out_idx;     /* of the record last returned */
 };
+
+/* A batch of records: entries of be32 length, segment, segment index, data (8-aligned);
+ * end is the reader's result after them (1: more batches follow, 0: end, -1: corrupt). */
+#define RA_SLOTS 3
+#define RA_BATCH (1u << 20)
+
+struct ra_slot {
+    uint8_t *buf;
+    size_t used, cap;
+    int end;
+};
+
+static int reader_next(struct wal_reader *r, const uint8_t **rec, size_t *len);
+static int corrupt(struct wal_reader *r, uint64_t off, const char *why);
 
 int wal_reader_open(struct wal_reader **out, const char *dir, int first, int last, char *err,
                     size_t errlen)
@@ -419,6 +446,18 @@ void wal_reader_close(struct wal_reader *r)
 {
     if (!r)
         return;
+    if (r->async) {
+        pthread_mutex_lock(&r->mu);
+        r->stop = true;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        pthread_join(r->th, NULL);
+        for (unsigned i = 0; i < RA_SLOTS; i++)
+            free(r->slots[i].buf);
+        free(r->slots);
+        pthread_mutex_destroy(&r->mu);
+        pthread_cond_destroy(&r->cv);
+    }
     if (r->fd >= 0)
         close(r->fd);
     free(r->segs);
@@ -430,14 +469,129 @@ void wal_reader_close(struct wal_reader *r)
 
 int wal_reader_segment(const struct wal_reader *r)
 {
-    return r->rec_seg;
+    return r->async ? r->out_seg : r->rec_seg;
 }
 
 int wal_reader_nsegments(const struct wal_reader *r, int *index)
 {
     if (index)
-        *index = r->cur;
+        *index = r->async ? r->out_idx : r->cur;
     return r->nsegs;
+}
+
+/* Appends one record to a batch. */
+static int ra_put(struct ra_slot *sl, const uint8_t *rec, size_t len, int seg, int idx)
+{
+    size_t need = 12 + (len + 7) / 8 * 8;
+    if (sl->cap - sl->used < need) {
+        size_t ncap = sl->cap ? sl->cap : RA_BATCH;
+        while (ncap - sl->used < need)
+            ncap *= 2;
+        uint8_t *nb = realloc(sl->buf, ncap);
+        if (!nb)
+            return -1;
+        sl->buf = nb;
+        sl->cap = ncap;
+    }
+    uint8_t *p = sl->buf + sl->used;
+    be32_put(p, (uint32_t)len);
+    be32_put(p + 4, (uint32_t)seg);
+    be32_put(p + 8, (uint32_t)idx);
+    if (len)
+        memcpy(p + 12, rec, len);
+    sl->used += need;
+    return 0;
+}
+
+static void *ra_thread(void *arg)
+{
+    struct wal_reader *r = arg;
+    for (unsigned n = 0;; n++) {
+        pthread_mutex_lock(&r->mu);
+        while (!r->stop && r->filled - r->taken == RA_SLOTS)
+            pthread_cond_wait(&r->cv, &r->mu);
+        bool stop = r->stop;
+        pthread_mutex_unlock(&r->mu);
+        if (stop)
+            return NULL;
+        struct ra_slot *sl = &r->slots[n % RA_SLOTS];
+        sl->used = 0;
+        sl->end = 1;
+        while (sl->used < RA_BATCH) {
+            const uint8_t *rec;
+            size_t len;
+            int k = reader_next(r, &rec, &len);
+            if (k == 1 && ra_put(sl, rec, len, r->rec_seg, r->cur) < 0)
+                k = corrupt(r, r->page_start, "out of memory");
+            if (k != 1) {
+                sl->end = k;
+                break;
+            }
+        }
+        pthread_mutex_lock(&r->mu);
+        r->filled++;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        if (sl->end != 1)
+            return NULL;
+    }
+}
+
+int wal_reader_open_async(struct wal_reader **out, const char *dir, int first, int last,
+                          char *err, size_t errlen)
+{
+    struct wal_reader *r;
+    if (wal_reader_open(&r, dir, first, last, err, errlen) < 0)
+        return -1;
+    r->slots = calloc(RA_SLOTS, sizeof *r->slots);
+    if (!r->slots) {
+        wal_reader_close(r);
+        return tsdb_errf(err, errlen, -1, "out of memory");
+    }
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    if (pthread_create(&r->th, NULL, ra_thread, r) != 0) {
+        /* No thread: read inline. */
+        pthread_mutex_destroy(&r->mu);
+        pthread_cond_destroy(&r->cv);
+        free(r->slots);
+        r->slots = NULL;
+        *out = r;
+        return 0;
+    }
+    r->async = true;
+    *out = r;
+    return 0;
+}
+
+/* The next record of the read-ahead batches. */
+static int ra_next(struct wal_reader *r, const uint8_t **rec, size_t *len)
+{
+    for (;;) {
+        struct ra_slot *sl = r->cur_slot;
+        if (sl && r->cur_pos < sl->used) {
+            const uint8_t *p = sl->buf + r->cur_pos;
+            size_t l = be32_get(p);
+            r->out_seg = (int)be32_get(p + 4);
+            r->out_idx = (int)be32_get(p + 8);
+            *rec = p + 12;
+            *len = l;
+            r->cur_pos += 12 + (l + 7) / 8 * 8;
+            return 1;
+        }
+        if (sl && sl->end != 1)
+            return sl->end;
+        pthread_mutex_lock(&r->mu);
+        if (sl) {
+            r->taken++;
+            pthread_cond_broadcast(&r->cv);
+        }
+        while (r->filled == r->taken)
+            pthread_cond_wait(&r->cv, &r->mu);
+        pthread_mutex_unlock(&r->mu);
+        r->cur_slot = &r->slots[r->taken % RA_SLOTS];
+        r->cur_pos = 0;
+    }
 }
 
 void wal_reader_corruption(const struct wal_reader *r, int *seg, uint64_t *off,
@@ -588,6 +742,11 @@ static int decompress(struct wal_reader *r, uint8_t flags, const uint8_t **rec, 
 }
 
 int wal_reader_next(struct wal_reader *r, const uint8_t **rec, size_t *len)
+{
+    return r->async ? ra_next(r, rec, len) : reader_next(r, rec, len);
+}
+
+static int reader_next(struct wal_reader *r, const uint8_t **rec, size_t *len)
 {
     if (r->why)
         return -1;

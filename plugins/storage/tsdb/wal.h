@@ -65,6 +65,10 @@ struct wal_reader;
 /* Reads segments [first, last] of dir (first -1: from the first; last -1: to the last). */
 int wal_reader_open(struct wal_reader **r, const char *dir, int first, int last, char *err,
                     size_t errlen);
+/* The same, with a thread that reads ahead (checks, decompresses) up to a few MiB of
+ * records while the caller works: wal_reader_next and the rest behave the same. */
+int wal_reader_open_async(struct wal_reader **r, const char *dir, int first, int last,
+                          char *err, size_t errlen);
 /* The next record (borrowed until the next call): 1, 0 at the end, -1 on corruption. On
  * -1, wal_reader_corruption tells where the bad record starts. */
 int wal_reader_next(struct wal_reader *r, const uint8_t **rec, size_t *len);

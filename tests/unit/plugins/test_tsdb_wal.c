@@ -66,6 +66,30 @@ static void write_records(const char *dir, uint64_t segsize, enum wal_compressio
     assert_int_equal(wal_close(w, err, sizeof err), 0);
 }
 
+/* Readers are opened plain or with the read-ahead thread (the tests run in both modes). */
+static bool async_mode;
+
+static int open_reader(struct wal_reader **r, const char *dir, int first, int last, char *err,
+                       size_t errlen)
+{
+    return async_mode ? wal_reader_open_async(r, dir, first, last, err, errlen)
+                      : wal_reader_open(r, dir, first, last, err, errlen);
+}
+
+static int set_sync(void **state)
+{
+    (void)state;
+    async_mode = false;
+    return 0;
+}
+
+static int set_async(void **state)
+{
+    (void)state;
+    async_mode = true;
+    return 0;
+}
+
 static void make_records(uint8_t **recs, size_t *lens, int n)
 {
     rng = 77;
@@ -87,7 +111,7 @@ static int read_back(const char *dir, uint8_t **recs, size_t *lens, int n, int *
 {
     char err[256];
     struct wal_reader *r;
-    assert_int_equal(wal_reader_open(&r, dir, -1, -1, err, sizeof err), 0);
+    assert_int_equal(open_reader(&r, dir, -1, -1, err, sizeof err), 0);
     const uint8_t *p;
     size_t len;
     int k, i = 0;
@@ -210,7 +234,7 @@ static void test_wal_round_trip_all_compressions(void **state)
         assert_int_equal(wal_log(w, (const uint8_t *)"after", 5, err, sizeof err), 0);
         assert_int_equal(wal_close(w, err, sizeof err), 0);
         struct wal_reader *r;
-        assert_int_equal(wal_reader_open(&r, dir, nseg, -1, err, sizeof err), 0);
+        assert_int_equal(open_reader(&r, dir, nseg, -1, err, sizeof err), 0);
         const uint8_t *p;
         size_t len;
         assert_int_equal(wal_reader_next(r, &p, &len), 1);
@@ -254,7 +278,7 @@ static void test_wal_torn_tail_is_cut_and_earlier_records_kept(void **state)
         mmap_close(&m);
 
         struct wal_reader *r;
-        assert_int_equal(wal_reader_open(&r, copy, -1, -1, err, sizeof err), 0);
+        assert_int_equal(open_reader(&r, copy, -1, -1, err, sizeof err), 0);
         const uint8_t *p;
         size_t len;
         int got = 0, k;
@@ -309,7 +333,7 @@ static void test_wal_corruption_in_the_middle_is_located(void **state)
     assert_int_equal(pwrite(fd, &b, 1, WAL_FRAG_HEADER + 2), 1);
     close(fd);
     struct wal_reader *r;
-    assert_int_equal(wal_reader_open(&r, dir, -1, -1, err, sizeof err), 0);
+    assert_int_equal(open_reader(&r, dir, -1, -1, err, sizeof err), 0);
     const uint8_t *p;
     size_t len;
     int k;
@@ -352,7 +376,7 @@ static void test_wal_garbage_in_padding_is_corruption(void **state)
     assert_int_equal(pwrite(fd, &x, 1, 5000), 1);
     close(fd);
     struct wal_reader *r;
-    assert_int_equal(wal_reader_open(&r, dir, -1, -1, err, sizeof err), 0);
+    assert_int_equal(open_reader(&r, dir, -1, -1, err, sizeof err), 0);
     const uint8_t *p;
     size_t len;
     assert_int_equal(wal_reader_next(r, &p, &len), 1);
@@ -460,7 +484,7 @@ static void replay_counts(const char *dir, size_t *nseries, size_t *nsamples, si
     struct rec_decoded d = {0};
     for (int pass = n >= 0 ? 0 : 1; pass < 2; pass++) {
         struct wal_reader *r;
-        assert_int_equal(wal_reader_open(&r, pass ? dir : ck, pass && n >= 0 ? n + 1 : -1, -1,
+        assert_int_equal(open_reader(&r, pass ? dir : ck, pass && n >= 0 ? n + 1 : -1, -1,
                                          err, sizeof err),
                          0);
         const uint8_t *p;
@@ -571,13 +595,19 @@ static void test_checkpoint_keeps_what_the_head_needs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_wal_round_trip_all_compressions),
-        cmocka_unit_test(test_wal_write_failures_leave_whole_records),
-        cmocka_unit_test(test_wal_torn_tail_is_cut_and_earlier_records_kept),
-        cmocka_unit_test(test_wal_corruption_in_the_middle_is_located),
-        cmocka_unit_test(test_wal_garbage_in_padding_is_corruption),
-        cmocka_unit_test(test_records_round_trip),
-        cmocka_unit_test(test_checkpoint_keeps_what_the_head_needs),
+        cmocka_unit_test_setup(test_wal_round_trip_all_compressions, set_sync),
+        cmocka_unit_test_setup(test_wal_write_failures_leave_whole_records, set_sync),
+        cmocka_unit_test_setup(test_wal_torn_tail_is_cut_and_earlier_records_kept, set_sync),
+        cmocka_unit_test_setup(test_wal_corruption_in_the_middle_is_located, set_sync),
+        cmocka_unit_test_setup(test_wal_garbage_in_padding_is_corruption, set_sync),
+        cmocka_unit_test_setup(test_records_round_trip, set_sync),
+        cmocka_unit_test_setup(test_checkpoint_keeps_what_the_head_needs, set_sync),
+        /* The same through the read-ahead thread. */
+        cmocka_unit_test_setup(test_wal_round_trip_all_compressions, set_async),
+        cmocka_unit_test_setup(test_wal_torn_tail_is_cut_and_earlier_records_kept, set_async),
+        cmocka_unit_test_setup(test_wal_corruption_in_the_middle_is_located, set_async),
+        cmocka_unit_test_setup(test_wal_garbage_in_padding_is_corruption, set_async),
+        cmocka_unit_test_setup(test_records_round_trip, set_async),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
