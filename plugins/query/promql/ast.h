@@ -21,6 +21,8 @@ struct pq_arena {
 void *pq_alloc(struct pq_arena *a, size_t n);
 char *pq_strndup(struct pq_arena *a, const char *s, size_t n);
 void pq_arena_free(struct pq_arena *a);
+/* Moves everything src holds into dst (src is left empty). */
+void pq_arena_splice(struct pq_arena *dst, struct pq_arena *src);
 
 /* ---- value types ------------------------------------------------------------ */
 

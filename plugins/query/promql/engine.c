@@ -304,6 +304,8 @@ int pq_exec(const struct pq_engine_opts *o, const struct pq_exec_in *in, struct 
             ev_error(&ev, IGNIS_QERR_EXECUTION, "opening a querier failed");
             goto done;
         }
+        ev.qmint = b.mint;
+        ev.qmaxt = b.maxt;
     }
     struct pq_value v = {0};
     if (ev_eval(&ev, root, &v) == 0) {

@@ -336,15 +336,34 @@ struct pq_series *val_add_series(struct ev *ev, struct pq_value *v, struct ignis
     return s;
 }
 
+int ev_too_many(struct ev *ev)
+{
+    return ev_error(ev, IGNIS_QERR_EXECUTION,
+                    "query processing would load too many samples into memory in query "
+                    "execution");
+}
+
+int ev_held_flush(struct ev *ev)
+{
+    uint64_t d = ev->cur_samples - ev->held_added;
+    if (d == 0)
+        return 0;
+    ev->held_added = ev->cur_samples;
+    uint64_t now = atomic_fetch_add(ev->held, d) + d;
+    if (ev->held_max && now > ev->held_max)
+        return ev_too_many(ev);
+    return 0;
+}
+
 static int count_samples(struct ev *ev, uint64_t n)
 {
     ev->cur_samples += n;
     if (ev->cur_samples > ev->peak_samples)
         ev->peak_samples = ev->cur_samples;
+    if (ev->held)
+        return ev_held_flush(ev);
     if (ev->o->max_samples && ev->cur_samples > ev->o->max_samples)
-        return ev_error(ev, IGNIS_QERR_EXECUTION,
-                        "query processing would load too many samples into memory in query "
-                        "execution");
+        return ev_too_many(ev);
     return 0;
 }
 
@@ -537,6 +556,10 @@ static int select_raw(struct ev *ev, const struct pq_node *vs, int64_t mint, int
         }
         if (rc == 0)
             break;
+        /* the other thread's series: skipped before any sample is read */
+        if (ev->shard && ((ignis_labels_hash(ser.labels, ser.nlabels) >> 11) & 1) !=
+                             (uint64_t)(ev->shard - 1))
+            continue;
         if (ev_check(ev) < 0) {
             ops->set_close(set);
             return -1;

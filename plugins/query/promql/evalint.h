@@ -8,6 +8,7 @@
 #include "engine.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,12 +32,20 @@ struct ev {
     const char *qtext;
     size_t qlen;
     struct ignis_querier *q;
+    int64_t qmint, qmaxt; /* q's range, for a second querier over the same data */
+    /* 0: selectors read every series; 1 or 2: only the series whose label hash falls in
+     * that shard (the two threads of a big range function, see func.c) */
+    int shard;
     /* the range being evaluated now (a subquery evaluates its own) */
     int64_t start, end, step;
     size_t nsteps;
     /* the query's own range: start(), end(), step(), range() */
     int64_t qstart, qend, qstep;
     uint64_t cur_samples, peak_samples, total_samples;
+    /* a thread of a sharded range function: samples held by the whole query (both
+     * threads) and how much of cur_samples is in it; the limit is checked there */
+    _Atomic uint64_t *held;
+    uint64_t held_added, held_max;
     int64_t deadline_ns;
     unsigned tick;
     enum ignis_query_error err;
@@ -48,6 +57,10 @@ struct ev {
 int ev_error(struct ev *ev, enum ignis_query_error kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int ev_oom(struct ev *ev);
+/* The max_samples error. */
+int ev_too_many(struct ev *ev);
+/* A sharded thread: adds what cur_samples gained to the shared count; -1 past the limit. */
+int ev_held_flush(struct ev *ev);
 /* Checks the deadline and the cancel flag now and then; -1 when the query must stop. */
 int ev_check(struct ev *ev);
 /* An annotation at node n: "PromQL warning: <msg> (L:C)". */

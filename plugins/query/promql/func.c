@@ -5,6 +5,8 @@
  * functions. Native-histogram samples never reach this code (the storage gives floats). */
 #include "evalint.h"
 
+#include <pthread.h>
+
 #include <stdio.h>
 #include <time.h>
 
@@ -290,12 +292,27 @@ static bool extended_window(const struct rawser *r, size_t lo, size_t hi, int64_
     return true;
 }
 
-static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value *out)
+/* rate and increase of a series with samples whose name is not a counter's: an info. */
+static void note_counter(struct ev *ev, const struct pq_node *marg, const struct rawser *r)
+{
+    const char *nm;
+    size_t nl;
+    if (r->n > 0 && !is_counter_name(r->ls, r->nls, &nm, &nl))
+        ev_info(ev, marg,
+                "metric might not be a counter, name does not end in "
+                "_total/_sum/_count/_bucket: \"%.*s\"",
+                (int)nl, nm);
+}
+
+/* The function of a range vector at every step, for each series of ra; the output's
+ * series keep ra's order. annotate: the infos about the series are added (the second
+ * thread's caller adds them later, in order). */
+static int range_fn_series(struct ev *ev, const struct pq_node *n, const struct pq_node *marg,
+                           const struct rangearg *ra, const struct pq_value *p1,
+                           const struct pq_value *p2, bool annotate, struct pq_value *out)
 {
     enum pq_fid id = n->call.fn->id;
-    size_t mi = (id == F_QUANTILE_OVER_TIME) ? 1 : 0;
-    struct pq_value p1 = {0}, p2 = {0};
-    struct rangearg ra;
+    bool keep_name = id == F_LAST_OVER_TIME || id == F_FIRST_OVER_TIME;
     int rc = -1;
     double *tmp = NULL;
     size_t tmpcap = 0;
@@ -303,94 +320,24 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
      * without one skips the scan (the sum is the same: nothing is added) */
     uint32_t *resets = NULL;
     size_t rescap = 0;
-    struct rate_memo memo = {0}; /* ra.range and the function are fixed for the call */
-    memset(&ra, 0, sizeof ra);
-    if (id == F_QUANTILE_OVER_TIME && ev_eval(ev, n->call.args[0], &p1) < 0)
-        return -1;
-    if (id == F_PREDICT_LINEAR && ev_eval(ev, n->call.args[1], &p1) < 0)
-        return -1;
-    if (id == F_DOUBLE_EXPONENTIAL_SMOOTHING) {
-        if (ev_eval(ev, n->call.args[1], &p1) < 0)
-            return -1;
-        if (ev_eval(ev, n->call.args[2], &p2) < 0) {
-            val_free(ev, &p1);
-            return -1;
-        }
-    }
-    const struct pq_node *marg = n->call.args[mi];
-    if (ev_rangearg(ev, marg, &ra) < 0)
-        goto done;
-    if (ra.anchored || ra.smoothed) {
-        static const enum pq_fid anchored_ok[] = {F_CHANGES, F_DELTA, F_INCREASE, F_RATE, F_RESETS};
-        static const enum pq_fid smoothed_ok[] = {F_DELTA, F_INCREASE, F_RATE};
-        bool ok = false;
-        const enum pq_fid *list = ra.anchored ? anchored_ok : smoothed_ok;
-        size_t nl = ra.anchored ? 5 : 3;
-        for (size_t i = 0; i < nl; i++)
-            if (list[i] == id)
-                ok = true;
-        if (!ok) {
-            ev_error(ev, IGNIS_QERR_BAD_DATA, "%s modifier can only be used with: %s - not with %s",
-                     ra.anchored ? "anchored" : "smoothed",
-                     ra.anchored ? "changes, delta, increase, rate, resets"
-                                 : "delta, increase, rate",
-                     n->call.fn->name);
-            goto done;
-        }
-    }
+    struct rate_memo memo = {0}; /* ra->range and the function are fixed for the call */
     out->type = PQ_T_VECTOR;
-    bool keep_name = id == F_LAST_OVER_TIME || id == F_FIRST_OVER_TIME;
-    if (id == F_DOUBLE_EXPONENTIAL_SMOOTHING) {
-        for (size_t k = 0; k < ev->nsteps; k++) {
-            double sf = p1.scalar[k], tf = p2.scalar[k];
-            char b[64];
-            if (!(sf > 0 && sf < 1)) {
-                fmt_float(b, sizeof b, sf);
-                ev_error(ev, IGNIS_QERR_EXECUTION,
-                         "invalid smoothing factor. Expected: 0 < sf < 1, got: %s", b);
-                goto done;
-            }
-            if (!(tf > 0 && tf < 1)) {
-                fmt_float(b, sizeof b, tf);
-                ev_error(ev, IGNIS_QERR_EXECUTION,
-                         "invalid trend factor. Expected: 0 < tf < 1, got: %s", b);
-                goto done;
-            }
-        }
-    }
-    if (id == F_QUANTILE_OVER_TIME) {
-        for (size_t k = 0; k < ev->nsteps; k++) {
-            double q = p1.scalar[k];
-            if (!(q >= 0 && q <= 1)) {
-                char b[64];
-                fmt_float(b, sizeof b, q);
-                ev_warn(ev, n->call.args[0], "quantile value should be between 0 and 1, got %s", b);
-            }
-        }
-    }
-    for (size_t i = 0; i < ra.n; i++) {
-        struct rawser *r = &ra.s[i];
+    for (size_t i = 0; i < ra->n; i++) {
+        struct rawser *r = &ra->s[i];
         struct pq_series *s = NULL;
         size_t lo = 0, hi = 0;
         if (r->n == 0)
             continue; /* no samples in any window */
-        if ((id == F_RATE || id == F_INCREASE) && !ra.anchored && !ra.smoothed) {
-            const char *nm;
-            size_t nl;
-            if (r->n > 0 && !is_counter_name(r->ls, r->nls, &nm, &nl))
-                ev_info(ev, marg,
-                        "metric might not be a counter, name does not end in "
-                        "_total/_sum/_count/_bucket: \"%.*s\"",
-                        (int)nl, nm);
-        }
-        bool counter_fn = (id == F_RATE || id == F_INCREASE) && !ra.anchored && !ra.smoothed;
+        if (annotate && (id == F_RATE || id == F_INCREASE) && !ra->anchored && !ra->smoothed)
+            note_counter(ev, marg, r);
+        bool counter_fn = (id == F_RATE || id == F_INCREASE) && !ra->anchored && !ra->smoothed;
         if (counter_fn) {
             if (r->n > rescap) {
                 rescap = r->n * 2;
                 uint32_t *nr = realloc(resets, rescap * sizeof *nr);
                 if (!nr) {
                     ev_oom(ev);
-                    goto done;
+                    goto out;
                 }
                 resets = nr;
             }
@@ -400,12 +347,12 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
         }
         for (size_t k = 0; k < ev->nsteps; k++) {
             if ((k & 63) == 0 && ev_check(ev) < 0)
-                goto done;
+                goto out;
             int64_t ts = ev_step_ts(ev, k);
             int64_t wend =
-                (ra.at == PQ_AT_NONE ? ts : ev_at_time(ev, ra.at, ra.at_ms, ts)) - ra.offset;
-            int64_t wstart = wend - ra.range;
-            if (ra.at != PQ_AT_NONE) {
+                (ra->at == PQ_AT_NONE ? ts : ev_at_time(ev, ra->at, ra->at_ms, ts)) - ra->offset;
+            int64_t wstart = wend - ra->range;
+            if (ra->at != PQ_AT_NONE) {
                 lo = 0;
                 hi = 0;
             }
@@ -420,19 +367,19 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
             const double *wv = r->v + lo;
             double val = 0;
             bool ok = true;
-            if (ra.anchored || ra.smoothed) {
-                if (!extended_window(r, lo, hi, wstart, wend, ev->o->lookback_ms, id, ra.anchored,
+            if (ra->anchored || ra->smoothed) {
+                if (!extended_window(r, lo, hi, wstart, wend, ev->o->lookback_ms, id, ra->anchored,
                                      &val))
                     continue;
                 if (id == F_RATE)
-                    val /= (double)ra.range / 1000.0;
+                    val /= (double)ra->range / 1000.0;
                 goto emit;
             }
             switch (id) {
             case F_RATE:
             case F_INCREASE:
             case F_DELTA:
-                ok = extrapolated_rate(wt, wv, cnt, wstart, wend, ra.range, id != F_DELTA,
+                ok = extrapolated_rate(wt, wv, cnt, wstart, wend, ra->range, id != F_DELTA,
                                        id == F_RATE,
                                        !counter_fn || (cnt > 1 && resets[hi - 1] != resets[lo]),
                                        &memo, &val);
@@ -472,7 +419,7 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
                 }
                 double sl, ic;
                 linear_regression(wt, wv, cnt, ts, &sl, &ic);
-                val = sl * p1.scalar[k] + ic;
+                val = sl * p1->scalar[k] + ic;
                 break;
             }
             case F_CHANGES:
@@ -593,13 +540,13 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
                     double *nt = realloc(tmp, tmpcap * 2 * sizeof(double));
                     if (!nt) {
                         ev_oom(ev);
-                        goto done;
+                        goto out;
                     }
                     tmp = nt;
                 }
                 memcpy(tmp, wv, cnt * sizeof(double));
                 if (id == F_QUANTILE_OVER_TIME) {
-                    val = pq_quantile(p1.scalar[k], tmp, cnt);
+                    val = pq_quantile(p1->scalar[k], tmp, cnt);
                 } else {
                     bool nan = false;
                     for (size_t j = 0; j < cnt; j++)
@@ -620,7 +567,7 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
                     ok = false;
                     break;
                 }
-                val = holt(wv, cnt, p1.scalar[k], p2.scalar[k]);
+                val = holt(wv, cnt, p1->scalar[k], p2->scalar[k]);
                 break;
             default:
                 ok = false;
@@ -632,23 +579,262 @@ static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value
             if (!s) {
                 s = val_add_series(ev, out, r->ls, r->nls, keep_name ? r->drop_name : true);
                 size_t room = ev->nsteps - k;
-                if (ra.at == PQ_AT_NONE && ev->step > 0) {
+                if (ra->at == PQ_AT_NONE && ev->step > 0) {
                     /* windows that can still hold a sample of the series */
-                    int64_t span = r->t[r->n - 1] - r->t[0] + ra.range;
+                    int64_t span = r->t[r->n - 1] - r->t[0] + ra->range;
                     if (span >= 0 && (uint64_t)span / (uint64_t)ev->step + 2 < room)
                         room = (size_t)((uint64_t)span / (uint64_t)ev->step + 2);
                 }
                 if (!s || series_reserve(ev, s, room) < 0)
-                    goto done;
+                    goto out;
             }
             if (series_push1(ev, s, ts, val) < 0)
-                goto done;
+                goto out;
         }
+        if (ev->held && ev_held_flush(ev) < 0)
+            goto out;
     }
     rc = 0;
-done:
+out:
     free(tmp);
     free(resets);
+    return rc;
+}
+
+/* ---- a big range function on two threads -------------------------------------------------- */
+
+/* Range functions over at least this many steps run on two threads (below, a second thread
+ * costs more than it saves). */
+#define PQ_SHARD_MIN_STEPS 60
+
+/* One of the two threads: its own copy of the evaluation state (arena, counters, error),
+ * its own querier, and the series whose label hash falls in its shard. */
+struct shard {
+    struct ev sub;
+    struct pq_engine_opts o;
+    struct pq_arena arena;
+    struct rangearg ra;
+    struct pq_value out;
+    const struct pq_node *n, *marg;
+};
+
+static void *shard_run(void *arg)
+{
+    struct shard *sh = arg;
+    struct ev *ev = &sh->sub;
+    if (ev_rangearg(ev, sh->marg, &sh->ra) == 0)
+        range_fn_series(ev, sh->n, sh->marg, &sh->ra, NULL, NULL, false, &sh->out);
+    ev_held_flush(ev);
+    return NULL;
+}
+
+static void shard_init(struct shard *sh, struct ev *ev, const struct pq_node *n,
+                       const struct pq_node *marg, struct ignis_querier *q, int which,
+                       _Atomic uint64_t *held)
+{
+    memset(sh, 0, sizeof *sh);
+    sh->o = *ev->o;
+    sh->o.max_samples = 0; /* checked on the shared count instead */
+    sh->sub = *ev;
+    sh->sub.o = &sh->o;
+    sh->sub.arena = &sh->arena;
+    sh->sub.q = q;
+    sh->sub.shard = which;
+    sh->sub.cur_samples = sh->sub.peak_samples = sh->sub.total_samples = 0;
+    sh->sub.held = held;
+    sh->sub.held_added = 0;
+    sh->sub.held_max = ev->o->max_samples;
+    sh->sub.tick = 0;
+    sh->sub.err = IGNIS_QERR_NONE;
+    sh->sub.errmsg[0] = 0;
+    memset(&sh->sub.warns, 0, sizeof sh->sub.warns);
+    memset(&sh->sub.infos, 0, sizeof sh->sub.infos);
+    sh->n = n;
+    sh->marg = marg;
+}
+
+static void anno_drop(struct pq_anno *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->msgs[i]);
+    free(a->msgs);
+    memset(a, 0, sizeof *a);
+}
+
+/* Evaluates the range function n over the matrix selector marg on two threads when it is
+ * big enough: each thread selects with its own querier, keeps the series of its shard
+ * (skipping the others before their samples are read), and computes every step of them;
+ * the two outputs, each in the storage's label order, are merged into that order, so the
+ * result, the annotations and the sample accounting are those of one thread. Returns 1
+ * when done, -1 on error, 0 when the call is not one for two threads. */
+static int range_fn_sharded(struct ev *ev, const struct pq_node *n, const struct pq_node *marg,
+                            struct pq_value *out)
+{
+    enum pq_fid id = n->call.fn->id;
+    const struct pq_node *m = ev_unparen(marg);
+    if (ev->shard || !ev->q || ev->nsteps < PQ_SHARD_MIN_STEPS || m->kind != N_MATRIX ||
+        m->ms.vs->vs.anchored || m->ms.vs->vs.smoothed || id == F_QUANTILE_OVER_TIME ||
+        id == F_PREDICT_LINEAR || id == F_DOUBLE_EXPONENTIAL_SMOOTHING ||
+        !ev->in->ops->querier)
+        return 0;
+    struct ignis_querier *q2 = ev->in->ops->querier(ev->in->storage, ev->qmint, ev->qmaxt);
+    if (!q2)
+        return 0; /* one thread then */
+    uint64_t base = ev->cur_samples;
+    _Atomic uint64_t held;
+    atomic_init(&held, base);
+    struct shard *sh = malloc(2 * sizeof *sh);
+    if (!sh) {
+        ev->in->ops->querier_close(q2);
+        return ev_oom(ev);
+    }
+    shard_init(&sh[0], ev, n, marg, ev->q, 1, &held);
+    shard_init(&sh[1], ev, n, marg, q2, 2, &held);
+    pthread_t tid;
+    bool threaded = pthread_create(&tid, NULL, shard_run, &sh[1]) == 0;
+    shard_run(&sh[0]);
+    if (threaded)
+        pthread_join(tid, NULL);
+    else
+        shard_run(&sh[1]); /* no thread to be had: the second shard after the first */
+    ev->in->ops->querier_close(q2);
+
+    /* the state of one evaluation again */
+    ev->cur_samples = base + sh[0].sub.cur_samples + sh[1].sub.cur_samples;
+    if (ev->cur_samples > ev->peak_samples)
+        ev->peak_samples = ev->cur_samples;
+    ev->total_samples += sh[0].sub.total_samples + sh[1].sub.total_samples;
+    for (int i = 0; i < 2; i++) {
+        if (sh[i].sub.err != IGNIS_QERR_NONE)
+            ev_error(ev, sh[i].sub.err, "%s", sh[i].sub.errmsg);
+        pq_arena_splice(ev->arena, &sh[i].arena);
+        anno_drop(&sh[i].sub.warns);
+        anno_drop(&sh[i].sub.infos);
+    }
+    if (ev->err == IGNIS_QERR_NONE && ev->o->max_samples && ev->cur_samples > ev->o->max_samples)
+        ev_too_many(ev);
+    const struct rangearg *ra0 = &sh[0].ra, *ra1 = &sh[1].ra;
+    struct pq_value *o0 = &sh[0].out, *o1 = &sh[1].out;
+    int rc = -1;
+    if (ev->err == IGNIS_QERR_NONE) {
+        /* the infos of the series in order */
+        if ((id == F_RATE || id == F_INCREASE)) {
+            size_t i = 0, j = 0;
+            while (i < ra0->n || j < ra1->n) {
+                bool first = j == ra1->n ||
+                             (i < ra0->n && ignis_labels_cmp(ra0->s[i].ls, ra0->s[i].nls,
+                                                             ra1->s[j].ls, ra1->s[j].nls) < 0);
+                note_counter(ev, marg, first ? &ra0->s[i++] : &ra1->s[j++]);
+            }
+        }
+        out->type = PQ_T_VECTOR;
+        size_t cap = o0->n + o1->n;
+        out->s = malloc((cap ? cap : 1) * sizeof *out->s);
+        if (!out->s) {
+            ev_oom(ev);
+        } else {
+            out->cap = cap;
+            size_t i = 0, j = 0;
+            while (i < o0->n || j < o1->n) {
+                bool first = j == o1->n || (i < o0->n && ignis_labels_cmp(o0->s[i].ls, o0->s[i].nls,
+                                                                          o1->s[j].ls,
+                                                                          o1->s[j].nls) < 0);
+                out->s[out->n++] = first ? o0->s[i++] : o1->s[j++];
+            }
+            free(o0->s);
+            free(o1->s);
+            memset(o0, 0, sizeof *o0);
+            memset(o1, 0, sizeof *o1);
+            rc = 1;
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        val_free(ev, &sh[i].out);
+        rangearg_free(ev, &sh[i].ra);
+    }
+    free(sh);
+    return rc;
+}
+
+static int eval_range_fn(struct ev *ev, const struct pq_node *n, struct pq_value *out)
+{
+    enum pq_fid id = n->call.fn->id;
+    size_t mi = (id == F_QUANTILE_OVER_TIME) ? 1 : 0;
+    struct pq_value p1 = {0}, p2 = {0};
+    struct rangearg ra;
+    int rc = -1;
+    memset(&ra, 0, sizeof ra);
+    if (id == F_QUANTILE_OVER_TIME && ev_eval(ev, n->call.args[0], &p1) < 0)
+        return -1;
+    if (id == F_PREDICT_LINEAR && ev_eval(ev, n->call.args[1], &p1) < 0)
+        return -1;
+    if (id == F_DOUBLE_EXPONENTIAL_SMOOTHING) {
+        if (ev_eval(ev, n->call.args[1], &p1) < 0)
+            return -1;
+        if (ev_eval(ev, n->call.args[2], &p2) < 0) {
+            val_free(ev, &p1);
+            return -1;
+        }
+    }
+    const struct pq_node *marg = n->call.args[mi];
+    int par = range_fn_sharded(ev, n, marg, out);
+    if (par != 0) {
+        rc = par > 0 ? 0 : -1;
+        goto done;
+    }
+    if (ev_rangearg(ev, marg, &ra) < 0)
+        goto done;
+    if (ra.anchored || ra.smoothed) {
+        static const enum pq_fid anchored_ok[] = {F_CHANGES, F_DELTA, F_INCREASE, F_RATE, F_RESETS};
+        static const enum pq_fid smoothed_ok[] = {F_DELTA, F_INCREASE, F_RATE};
+        bool ok = false;
+        const enum pq_fid *list = ra.anchored ? anchored_ok : smoothed_ok;
+        size_t nl = ra.anchored ? 5 : 3;
+        for (size_t i = 0; i < nl; i++)
+            if (list[i] == id)
+                ok = true;
+        if (!ok) {
+            ev_error(ev, IGNIS_QERR_BAD_DATA, "%s modifier can only be used with: %s - not with %s",
+                     ra.anchored ? "anchored" : "smoothed",
+                     ra.anchored ? "changes, delta, increase, rate, resets"
+                                 : "delta, increase, rate",
+                     n->call.fn->name);
+            goto done;
+        }
+    }
+    out->type = PQ_T_VECTOR;
+    if (id == F_DOUBLE_EXPONENTIAL_SMOOTHING) {
+        for (size_t k = 0; k < ev->nsteps; k++) {
+            double sf = p1.scalar[k], tf = p2.scalar[k];
+            char b[64];
+            if (!(sf > 0 && sf < 1)) {
+                fmt_float(b, sizeof b, sf);
+                ev_error(ev, IGNIS_QERR_EXECUTION,
+                         "invalid smoothing factor. Expected: 0 < sf < 1, got: %s", b);
+                goto done;
+            }
+            if (!(tf > 0 && tf < 1)) {
+                fmt_float(b, sizeof b, tf);
+                ev_error(ev, IGNIS_QERR_EXECUTION,
+                         "invalid trend factor. Expected: 0 < tf < 1, got: %s", b);
+                goto done;
+            }
+        }
+    }
+    if (id == F_QUANTILE_OVER_TIME) {
+        for (size_t k = 0; k < ev->nsteps; k++) {
+            double q = p1.scalar[k];
+            if (!(q >= 0 && q <= 1)) {
+                char b[64];
+                fmt_float(b, sizeof b, q);
+                ev_warn(ev, n->call.args[0], "quantile value should be between 0 and 1, got %s", b);
+            }
+        }
+    }
+    if (range_fn_series(ev, n, marg, &ra, &p1, &p2, true, out) < 0)
+        goto done;
+    rc = 0;
+done:
     rangearg_free(ev, &ra);
     val_free(ev, &p1);
     val_free(ev, &p2);

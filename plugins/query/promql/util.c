@@ -76,6 +76,25 @@ void pq_arena_free(struct pq_arena *a)
     a->total = 0;
 }
 
+void pq_arena_splice(struct pq_arena *dst, struct pq_arena *src)
+{
+    struct pq_chunk *c = src->head;
+    if (!c)
+        return;
+    /* behind dst's current chunk, so its free space stays in use */
+    while (c->next)
+        c = c->next;
+    if (dst->head) {
+        c->next = dst->head->next;
+        dst->head->next = src->head;
+    } else {
+        dst->head = src->head;
+    }
+    dst->total += src->total;
+    src->head = NULL;
+    src->total = 0;
+}
+
 /* ---- buffer ---------------------------------------------------------------------- */
 
 static bool buf_grow(struct pq_buf *b, size_t extra)
