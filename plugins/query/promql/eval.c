@@ -557,6 +557,11 @@ static int select_raw(struct ev *ev, const struct pq_node *vs, int64_t mint, int
         if (rc == 0)
             break;
         /* the other thread's series: skipped before any sample is read */
+        if (ev->after_ls) {
+            if (ignis_labels_cmp(ser.labels, ser.nlabels, ev->after_ls, ev->after_n) <= 0)
+                continue;
+            ev->after_ls = NULL; /* in label order: all the rest are after it */
+        }
         if (ev->shard && ((ignis_labels_hash(ser.labels, ser.nlabels) >> 11) & 1) !=
                              (uint64_t)(ev->shard - 1))
             continue;
@@ -632,6 +637,8 @@ static int select_raw(struct ev *ev, const struct pq_node *vs, int64_t mint, int
         }
         if (r->n + 4 > hint)
             hint = r->n + 4;
+        if (ev->split)
+            ev_split(ev, r, ra->n);
     }
     ops->set_close(set);
     return 0;

@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+struct pq_split;
+struct rawser;
+
 struct pq_value {
     enum pq_type type;
     struct pq_series *s; /* VECTOR, MATRIX: malloc'd array */
@@ -36,6 +39,11 @@ struct ev {
     /* 0: selectors read every series; 1 or 2: only the series whose label hash falls in
      * that shard (the two threads of a big range function, see func.c) */
     int shard;
+    /* the first thread: starts the second once the series read show the work is big */
+    struct pq_split *split;
+    /* the second thread: the series up to this one (in label order) are the first's */
+    const struct ignis_label *after_ls;
+    size_t after_n;
     /* the range being evaluated now (a subquery evaluates its own) */
     int64_t start, end, step;
     size_t nsteps;
@@ -178,6 +186,9 @@ struct rangearg {
     uint64_t counted;         /* samples counted against max_samples, released on free */
 };
 int ev_rangearg(struct ev *ev, const struct pq_node *arg, struct rangearg *ra);
+/* From func.c: called by the first thread of a sharded range function after each series
+ * it read (the last one and how many); may start the second thread. */
+void ev_split(struct ev *ev, const struct rawser *last, size_t nseries);
 void rangearg_free(struct ev *ev, struct rangearg *ra);
 /* The evaluation time of a range or selector at step ts. */
 int64_t ev_at_time(const struct ev *ev, enum pq_at at, int64_t at_ms, int64_t ts);

@@ -603,12 +603,14 @@ out:
 
 /* ---- a big range function on two threads -------------------------------------------------- */
 
-/* Range functions over at least this many steps run on two threads (below, a second thread
- * costs more than it saves). */
-#define PQ_SHARD_MIN_STEPS 60
+/* A range function runs on two threads when it has at least this many steps and once the
+ * first thread has read series for at least this many points (steps x series): below,
+ * starting a thread and a querier costs about as much as the second thread would save. */
+#define PQ_SHARD_MIN_STEPS 16
+#define PQ_SHARD_MIN_WORK 32768
 
 /* One of the two threads: its own copy of the evaluation state (arena, counters, error),
- * its own querier, and the series whose label hash falls in its shard. */
+ * its own querier, and its share of the series. */
 struct shard {
     struct ev sub;
     struct pq_engine_opts o;
@@ -618,19 +620,54 @@ struct shard {
     const struct pq_node *n, *marg;
 };
 
+/* The first thread's plan for the second. */
+struct pq_split {
+    struct shard *second;
+    struct ignis_querier *q2;
+    pthread_t tid;
+    bool tried, started;
+};
+
 static void *shard_run(void *arg)
 {
     struct shard *sh = arg;
     struct ev *ev = &sh->sub;
     if (ev_rangearg(ev, sh->marg, &sh->ra) == 0)
         range_fn_series(ev, sh->n, sh->marg, &sh->ra, NULL, NULL, false, &sh->out);
+    ev->split = NULL;
     ev_held_flush(ev);
     return NULL;
 }
 
+/* The first thread has read nseries series, last the latest: when that is enough work,
+ * the second thread starts on its own querier, taking the series after last whose label
+ * hash is in shard 2; the first keeps shard 1 of the rest. The two queriers may differ by
+ * series committed between their openings: a series either is in the label order before
+ * last (the first's), or falls to one thread by its labels alone. */
+void ev_split(struct ev *ev, const struct rawser *last, size_t nseries)
+{
+    struct pq_split *sp = ev->split;
+    if (sp->tried || (uint64_t)nseries * ev->nsteps < PQ_SHARD_MIN_WORK)
+        return;
+    sp->tried = true;
+    sp->q2 = ev->in->ops->querier(ev->in->storage, ev->qmint, ev->qmaxt);
+    if (!sp->q2)
+        return; /* one thread then */
+    struct ev *b = &sp->second->sub;
+    b->q = sp->q2;
+    b->after_ls = last->ls; /* the first thread's arena: not changed once written */
+    b->after_n = last->nls;
+    if (pthread_create(&sp->tid, NULL, shard_run, sp->second) != 0) {
+        ev->in->ops->querier_close(sp->q2);
+        sp->q2 = NULL;
+        return;
+    }
+    sp->started = true;
+    ev->shard = 1;
+}
+
 static void shard_init(struct shard *sh, struct ev *ev, const struct pq_node *n,
-                       const struct pq_node *marg, struct ignis_querier *q, int which,
-                       _Atomic uint64_t *held)
+                       const struct pq_node *marg, int which, _Atomic uint64_t *held)
 {
     memset(sh, 0, sizeof *sh);
     sh->o = *ev->o;
@@ -638,8 +675,9 @@ static void shard_init(struct shard *sh, struct ev *ev, const struct pq_node *n,
     sh->sub = *ev;
     sh->sub.o = &sh->o;
     sh->sub.arena = &sh->arena;
-    sh->sub.q = q;
     sh->sub.shard = which;
+    sh->sub.split = NULL;
+    sh->sub.after_ls = NULL;
     sh->sub.cur_samples = sh->sub.peak_samples = sh->sub.total_samples = 0;
     sh->sub.held = held;
     sh->sub.held_added = 0;
@@ -661,12 +699,12 @@ static void anno_drop(struct pq_anno *a)
     memset(a, 0, sizeof *a);
 }
 
-/* Evaluates the range function n over the matrix selector marg on two threads when it is
- * big enough: each thread selects with its own querier, keeps the series of its shard
- * (skipping the others before their samples are read), and computes every step of them;
- * the two outputs, each in the storage's label order, are merged into that order, so the
- * result, the annotations and the sample accounting are those of one thread. Returns 1
- * when done, -1 on error, 0 when the call is not one for two threads. */
+/* Evaluates the range function n over the matrix selector marg, on two threads when it
+ * turns out big enough (ev_split): each thread selects with its own querier, keeps its
+ * share of the series (skipping the others before their samples are read) and computes
+ * every step of them; the two outputs, each in the storage's label order, are merged into
+ * that order, so the result, the annotations and the sample accounting are those of one
+ * thread. Returns 1 when done, -1 on error, 0 when the call is not one for two threads. */
 static int range_fn_sharded(struct ev *ev, const struct pq_node *n, const struct pq_node *marg,
                             struct pq_value *out)
 {
@@ -677,27 +715,21 @@ static int range_fn_sharded(struct ev *ev, const struct pq_node *n, const struct
         id == F_PREDICT_LINEAR || id == F_DOUBLE_EXPONENTIAL_SMOOTHING ||
         !ev->in->ops->querier)
         return 0;
-    struct ignis_querier *q2 = ev->in->ops->querier(ev->in->storage, ev->qmint, ev->qmaxt);
-    if (!q2)
-        return 0; /* one thread then */
     uint64_t base = ev->cur_samples;
     _Atomic uint64_t held;
     atomic_init(&held, base);
     struct shard *sh = malloc(2 * sizeof *sh);
-    if (!sh) {
-        ev->in->ops->querier_close(q2);
+    if (!sh)
         return ev_oom(ev);
-    }
-    shard_init(&sh[0], ev, n, marg, ev->q, 1, &held);
-    shard_init(&sh[1], ev, n, marg, q2, 2, &held);
-    pthread_t tid;
-    bool threaded = pthread_create(&tid, NULL, shard_run, &sh[1]) == 0;
+    shard_init(&sh[0], ev, n, marg, 0, &held); /* every series until the split */
+    shard_init(&sh[1], ev, n, marg, 2, &held);
+    struct pq_split sp = {.second = &sh[1]};
+    sh[0].sub.split = &sp;
     shard_run(&sh[0]);
-    if (threaded)
-        pthread_join(tid, NULL);
-    else
-        shard_run(&sh[1]); /* no thread to be had: the second shard after the first */
-    ev->in->ops->querier_close(q2);
+    if (sp.started) {
+        pthread_join(sp.tid, NULL);
+        ev->in->ops->querier_close(sp.q2);
+    }
 
     /* the state of one evaluation again */
     ev->cur_samples = base + sh[0].sub.cur_samples + sh[1].sub.cur_samples;
