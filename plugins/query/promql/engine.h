@@ -13,6 +13,7 @@ struct pq_engine_opts {
     uint64_t max_samples;     /* points held at once; 0: no limit */
     int64_t timeout_ms;       /* 0: none */
     int64_t subquery_step_ms; /* step of `[a:]` subqueries (the evaluation interval) */
+    bool one_thread;          /* no second thread for big range functions (tests compare) */
 };
 
 /* One query. start == end and step 0 for an instant query. */

@@ -710,7 +710,7 @@ static int range_fn_sharded(struct ev *ev, const struct pq_node *n, const struct
 {
     enum pq_fid id = n->call.fn->id;
     const struct pq_node *m = ev_unparen(marg);
-    if (ev->shard || !ev->q || ev->nsteps < PQ_SHARD_MIN_STEPS || m->kind != N_MATRIX ||
+    if (ev->o->one_thread || ev->shard || !ev->q || ev->nsteps < PQ_SHARD_MIN_STEPS || m->kind != N_MATRIX ||
         m->ms.vs->vs.anchored || m->ms.vs->vs.smoothed || id == F_QUANTILE_OVER_TIME ||
         id == F_PREDICT_LINEAR || id == F_DOUBLE_EXPONENTIAL_SMOOTHING ||
         !ev->in->ops->querier)

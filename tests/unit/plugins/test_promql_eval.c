@@ -2,7 +2,8 @@
  * (plugins/query/promql/eval.c, func.c, engine.c, plugin.c) over a small in-test storage
  * that implements the storage ops a query uses: lookback and staleness, rate
  * extrapolation, aggregation order, vector matching and its errors, subquery alignment,
- * delayed __name__ removal, limits, cancellation and the ops' result shapes. */
+ * delayed __name__ removal, limits, cancellation, big range functions on two threads and
+ * the ops' result shapes. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -424,6 +425,121 @@ static void test_errors_and_annotations(void **state)
     assert_int_equal(store.selects, 4); /* no storage work for queries without selectors */
 }
 
+/* ---- big range functions on two threads --------------------------------------------------- */
+
+static void assert_same_result(const char *q, const struct pq_res *a, const struct pq_res *b)
+{
+    if (a->err != b->err || a->nseries != b->nseries)
+        fail_msg("%s: err %d/%d, %zu/%zu series", q, a->err, b->err, a->nseries, b->nseries);
+    if (a->errmsg || b->errmsg)
+        assert_string_equal(a->errmsg ? a->errmsg : "", b->errmsg ? b->errmsg : "");
+    assert_int_equal(a->type, b->type);
+    for (size_t i = 0; i < a->nseries; i++) {
+        const struct pq_series *x = &a->series[i], *y = &b->series[i];
+        if (ignis_labels_cmp(x->ls, x->nls, y->ls, y->nls) != 0 || x->n != y->n)
+            fail_msg("%s: series %zu differs", q, i);
+        assert_memory_equal(x->t, y->t, x->n * sizeof *x->t);
+        assert_memory_equal(x->v, y->v, x->n * sizeof *x->v);
+    }
+    assert_int_equal(a->nwarnings, b->nwarnings);
+    for (size_t i = 0; i < a->nwarnings; i++)
+        assert_string_equal(a->warnings[i], b->warnings[i]);
+    assert_int_equal(a->ninfos, b->ninfos);
+    for (size_t i = 0; i < a->ninfos; i++)
+        assert_string_equal(a->infos[i], b->infos[i]);
+    assert_int_equal(a->total_samples, b->total_samples);
+    assert_int_equal(a->peak_samples, b->peak_samples);
+}
+
+/* A range function over enough steps and series runs on two threads (two selects): the
+ * answer, its annotations, sample counts and the max_samples limit are those of one. */
+static void test_two_threads(void **state)
+{
+    (void)state;
+    /* in label order, as storages give series */
+    for (int i = 0; i < MAXS; i++) {
+        double v[MAXP];
+        for (int j = 0; j < MAXP; j++)
+            v[j] = (i % 3 == 0 && j == 30) ? 1 : (j + 0.3) * pow(10, i % 9) * (1.1 + i / 7.0);
+        if (i == 5)
+            v[20] = NAN; /* a gap */
+        static char jobs[MAXS][8]; /* the labels point at them */
+        snprintf(jobs[i], sizeof jobs[i], "j%02d", i);
+        add(&store, i < 10 ? "req_total" : "temp", "job", jobs[i], 60000, v, MAXP);
+    }
+    static const char *const qs[] = {
+        "rate(req_total[5m])",
+        "sum by (job) (rate({__name__=~\".+\"}[5m]))",
+        "rate({__name__=~\".+\"}[5m])",
+        /* the order of the series counts */
+        "stddev(rate({__name__=~\".+\"}[5m]))",
+        "bottomk(3, last_over_time({__name__=~\".+\"}[2m]) * 0)",
+        "increase({__name__=~\".+\"}[5m] @ 600)",
+        "last_over_time({__name__=~\".+\"}[2m])",
+        "changes({__name__=~\".+\"}[10m] offset 1m)",
+        "max_over_time(({__name__=~\".+\"}[3m]))",
+        "count_over_time({__name__=~\".+\"}[1m])",
+    };
+    struct pq_engine_opts one = opts, two = opts;
+    one.one_thread = true;
+    one.max_samples = two.max_samples = 1000000;
+    /* 4000 steps: the second thread starts after the 9th series (j08), the first to fall
+     * in its shard by label hash */
+    int64_t end = 3999 * 1000;
+    for (size_t i = 0; i < sizeof qs / sizeof *qs; i++) {
+        struct pq_res a, b;
+        int sel = store.selects;
+        run(qs[i], 0, end, 1000, &one, &a);
+        assert_int_equal(store.selects, sel + 1);
+        if (a.err != IGNIS_QERR_NONE || a.nseries == 0)
+            fail_msg("%s: %s, %zu series", qs[i], a.errmsg ? a.errmsg : "", a.nseries);
+        run(qs[i], 0, end, 1000, &two, &b);
+        if (store.selects != sel + 3)
+            fail_msg("%s: not on two threads", qs[i]);
+        assert_same_result(qs[i], &a, &b);
+        if (i == 1)
+            assert_int_equal(b.ninfos, 1); /* temp is not a counter */
+        /* the limit: exactly the peak passes, one less fails, on both paths */
+        struct pq_engine_opts lim1 = one, lim2 = two;
+        lim1.max_samples = lim2.max_samples = a.peak_samples;
+        struct pq_res c, d;
+        run(qs[i], 0, end, 1000, &lim1, &c);
+        run(qs[i], 0, end, 1000, &lim2, &d);
+        assert_int_equal(c.err, IGNIS_QERR_NONE);
+        assert_same_result(qs[i], &c, &d);
+        pq_res_free(&c);
+        pq_res_free(&d);
+        lim1.max_samples = lim2.max_samples = a.peak_samples - 1;
+        run(qs[i], 0, end, 1000, &lim1, &c);
+        run(qs[i], 0, end, 1000, &lim2, &d);
+        assert_int_equal(c.err, IGNIS_QERR_EXECUTION);
+        assert_int_equal(d.err, IGNIS_QERR_EXECUTION);
+        assert_string_equal(c.errmsg, d.errmsg);
+        pq_res_free(&c);
+        pq_res_free(&d);
+        pq_res_free(&a);
+        pq_res_free(&b);
+    }
+    /* few steps: one thread, one select */
+    struct pq_res r;
+    int sel = store.selects;
+    run("rate(req_total[5m])", 0, 600000, 60000, &two, &r);
+    assert_int_equal(store.selects, sel + 1);
+    assert_int_equal(r.err, IGNIS_QERR_NONE);
+    pq_res_free(&r);
+    /* a canceled query stops on both threads */
+    char err[128];
+    const char *q = "rate(req_total[5m])";
+    struct pq_expr *e = pq_parse(q, strlen(q), &all, err, sizeof err);
+    volatile int cancel = 1;
+    struct pq_exec_in in = {.expr = e, .start = 0, .end = end, .step = 1000, .range = true,
+                            .ops = &tops, .storage = &store, .cancel = &cancel};
+    assert_int_equal(pq_exec(&two, &in, &r), 0);
+    assert_int_equal(r.err, IGNIS_QERR_CANCELED);
+    pq_res_free(&r);
+    pq_expr_free(e);
+}
+
 /* ---- the plugin's ops table ------------------------------------------------------------- */
 
 extern const struct ignis_plugin ignis_plugin;
@@ -649,6 +765,7 @@ int main(void)
         cmocka_unit_test_setup(test_subquery_alignment, setup),
         cmocka_unit_test_setup(test_limits_and_cancel, setup),
         cmocka_unit_test_setup(test_errors_and_annotations, setup),
+        cmocka_unit_test_setup(test_two_threads, setup),
         cmocka_unit_test_setup(test_plugin_ops, setup),
         cmocka_unit_test_setup(test_self_metrics, setup),
         cmocka_unit_test_setup(test_concurrent_queries, setup),
