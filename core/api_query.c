@@ -268,8 +268,10 @@ static void wb_value(struct wbuf *w, double v)
     w->n += (size_t)(p - start);
 }
 
-/* The result array of a vector or matrix answer. */
-static void render_series(struct evbuffer *b, const struct ignis_query_result *r)
+/* Series [from, to) of the result array of a vector or matrix answer (the brackets are
+ * the caller's). */
+static void render_part(struct evbuffer *b, const struct ignis_query_result *r, size_t from,
+                        size_t to)
 {
     struct wbuf wb = {.b = b}, *w = &wb;
     /* The points of a matrix mostly share their timestamps (the steps): each is written
@@ -291,8 +293,7 @@ static void render_series(struct evbuffer *b, const struct ignis_query_result *r
             tc[k].s[0] = '\0';
         }
     }
-    wb_add(w, "[", 1);
-    for (size_t i = 0; i < r->nseries && !w->failed; i++) {
+    for (size_t i = from; i < to && !w->failed; i++) {
         const struct ignis_result_series *s = &r->series[i];
         wb_add(w, i ? ",{\"metric\":{" : "{\"metric\":{", i ? 12 : 11);
         for (size_t l = 0; l < s->nlabels; l++) {
@@ -342,9 +343,50 @@ static void render_series(struct evbuffer *b, const struct ignis_query_result *r
         }
         wb_add(w, "]}", 2);
     }
-    wb_add(w, "]", 1);
     wb_commit(w);
     free(tc);
+}
+
+/* Points from which a matrix is written by two threads: the second half of the series
+ * into its own evbuffer, moved (not copied) behind the first. Below this, a thread costs
+ * more than it saves. */
+#define RENDER_SPLIT_POINTS 200000
+
+struct render_half {
+    struct evbuffer *b;
+    const struct ignis_query_result *r;
+    size_t from, to;
+};
+
+static void *render_half_main(void *arg)
+{
+    struct render_half *h = arg;
+    render_part(h->b, h->r, h->from, h->to);
+    return NULL;
+}
+
+/* The result array of a vector or matrix answer. */
+static void render_series(struct evbuffer *b, const struct ignis_query_result *r)
+{
+    evbuffer_add(b, "[", 1);
+    size_t points = 0;
+    for (size_t i = 0; i < r->nseries && points < RENDER_SPLIT_POINTS; i++)
+        points += r->series[i].npoints;
+    size_t mid = r->nseries / 2;
+    struct render_half h = {.r = r, .from = mid, .to = r->nseries};
+    pthread_t th;
+    bool split = points >= RENDER_SPLIT_POINTS && mid > 0 && (h.b = evbuffer_new()) != NULL;
+    if (split && pthread_create(&th, NULL, render_half_main, &h) != 0) {
+        evbuffer_free(h.b);
+        split = false;
+    }
+    render_part(b, r, 0, split ? mid : r->nseries);
+    if (split) {
+        pthread_join(th, NULL);
+        evbuffer_add_buffer(b, h.b);
+        evbuffer_free(h.b);
+    }
+    evbuffer_add(b, "]", 1);
 }
 
 static void render(struct qjob *j)

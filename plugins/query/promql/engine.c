@@ -341,8 +341,14 @@ int pq_exec(const struct pq_engine_opts *o, const struct pq_exec_in *in, struct 
         if (ev.err == IGNIS_QERR_NONE && (v.type == PQ_T_VECTOR || v.type == PQ_T_MATRIX ||
                                           (v.type == PQ_T_SCALAR && in->range))) {
             if (finish_names(&ev, &v) == 0) {
-                if (out->type == IGNIS_VALUE_MATRIX && v.n > 1)
-                    qsort(v.s, v.n, sizeof *v.s, cmp_series_labels);
+                if (out->type == IGNIS_VALUE_MATRIX && v.n > 1) {
+                    /* often in order already: series come from storage sorted */
+                    size_t i = 1;
+                    while (i < v.n && cmp_series_labels(&v.s[i - 1], &v.s[i]) <= 0)
+                        i++;
+                    if (i < v.n)
+                        qsort(v.s, v.n, sizeof *v.s, cmp_series_labels);
+                }
                 out->series = v.s;
                 out->nseries = v.n;
                 v.s = NULL;

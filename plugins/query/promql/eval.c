@@ -527,9 +527,6 @@ static int select_raw(struct ev *ev, const struct pq_node *vs, int64_t mint, int
     size_t cap = 0;
     size_t hint = 16; /* first capacity of a series' arrays: the previous one's length */
     ra->owned = true;
-    int64_t bt[PQ_SAMPLE_BATCH];
-    double bv[PQ_SAMPLE_BATCH];
-    struct ignis_sample_batch batch = {.t = bt, .v = bv, .cap = PQ_SAMPLE_BATCH};
     for (;;) {
         struct ignis_series ser;
         rc = ops->set_next(set, &ser);
@@ -564,7 +561,25 @@ static int select_raw(struct ev *ev, const struct pq_node *vs, int64_t mint, int
         ra->n++;
         size_t rcap = 0;
         for (;;) {
-            long got = ops->set_samples(set, mint, maxt, &batch);
+            /* the storage writes straight into the series' arrays; filtered in place */
+            if (rcap == r->n) {
+                rcap = rcap ? rcap * 2 : hint;
+                int64_t *nt = realloc(r->t, rcap * sizeof *nt);
+                if (!nt) {
+                    ops->set_close(set);
+                    return ev_oom(ev);
+                }
+                r->t = nt;
+                double *nv = realloc(r->v, rcap * sizeof *nv);
+                if (!nv) {
+                    ops->set_close(set);
+                    return ev_oom(ev);
+                }
+                r->v = nv;
+            }
+            size_t room = rcap - r->n < PQ_SAMPLE_BATCH ? rcap - r->n : PQ_SAMPLE_BATCH;
+            struct ignis_sample_batch into = {.t = r->t + r->n, .v = r->v + r->n, .cap = room};
+            long got = ops->set_samples(set, mint, maxt, &into);
             if (got < 0) {
                 ops->set_close(set);
                 return ev_error(ev, IGNIS_QERR_EXECUTION, "reading samples failed: %s",
@@ -572,30 +587,19 @@ static int select_raw(struct ev *ev, const struct pq_node *vs, int64_t mint, int
             }
             if (got == 0)
                 break;
+            size_t w = r->n;
             for (long i = 0; i < got; i++) {
-                if (bt[i] < mint || bt[i] > maxt)
+                int64_t t = into.t[i];
+                double x = into.v[i];
+                if (t < mint || t > maxt)
                     continue;
-                if (!keep_stale && pq_is_stale(bv[i]))
+                if (!keep_stale && pq_is_stale(x))
                     continue;
-                if (r->n == rcap) {
-                    rcap = rcap ? rcap * 2 : hint;
-                    int64_t *nt = realloc(r->t, rcap * sizeof *nt);
-                    if (!nt) {
-                        ops->set_close(set);
-                        return ev_oom(ev);
-                    }
-                    r->t = nt;
-                    double *nv = realloc(r->v, rcap * sizeof *nv);
-                    if (!nv) {
-                        ops->set_close(set);
-                        return ev_oom(ev);
-                    }
-                    r->v = nv;
-                }
-                r->t[r->n] = bt[i];
-                r->v[r->n] = bv[i];
-                r->n++;
+                r->t[w] = t;
+                r->v[w] = x;
+                w++;
             }
+            r->n = w;
             ra->counted += (uint64_t)got;
             ev->total_samples += (uint64_t)got; /* read from storage */
             if (count_samples(ev, (uint64_t)got) < 0) {

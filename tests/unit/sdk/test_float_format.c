@@ -205,8 +205,9 @@ static void short_decimals(void **state)
 {
     (void)state;
     char s[48];
-    /* 0.1 .. 0.9999 and 1..9999 at every decimal exponent of the normal range: the
-     * double nearest m*10^x reads back from those digits and from no shorter ones */
+    /* 40 random m of 1 to 4 digits at every decimal exponent of the normal range: the
+     * double nearest m*10^x must give back exactly m's digits (no other decimal of 15
+     * digits or fewer rounds to the same normal double) */
     for (int x = -307 + 4; x <= 308 - 4; x++) {
         for (int i = 0; i < 40; i++) {
             uint64_t m = 1 + next() % 9999;
@@ -222,6 +223,7 @@ static void short_decimals(void **state)
                 fail_msg("%s: got %llue%d", s, (unsigned long long)got.m, got.x);
         }
     }
+    /* 0.1, 0.01 .. 999.9: every m / 10^j, against the reference */
     for (int m = 1; m < 10000; m++)
         for (int j = 1; j <= 4; j++) {
             double v = m / pow(10, j);
