@@ -342,7 +342,10 @@ static void query_free(struct ignis_query *q)
     free(q);
 }
 
-static char *format(void *instance, const char *expr, char *err, size_t errlen)
+/* Parses expr with the instance's switches and renders the tree with fn (format_query's
+ * pretty form, parse_query's JSON). NULL with err on a parse error. */
+static char *render(void *instance, const char *expr, char *err, size_t errlen,
+                    char *(*fn)(const struct pq_node *n, char *err, size_t errlen))
 {
     struct pq_engine_opts o;
     struct pq_features f;
@@ -350,24 +353,27 @@ static char *format(void *instance, const char *expr, char *err, size_t errlen)
     struct pq_expr *e = pq_parse(expr, strlen(expr), &f, err, errlen);
     if (!e)
         return NULL;
-    char *s = pq_node_pretty(e->root);
+    char *s = fn(e->root, err, errlen);
     pq_expr_free(e);
+    return s;
+}
+
+static char *pretty(const struct pq_node *n, char *err, size_t errlen)
+{
+    char *s = pq_node_pretty(n);
     if (!s)
         snprintf(err, errlen, "out of memory");
     return s;
 }
 
+static char *format(void *instance, const char *expr, char *err, size_t errlen)
+{
+    return render(instance, expr, err, errlen, pretty);
+}
+
 static char *parse_json(void *instance, const char *expr, char *err, size_t errlen)
 {
-    struct pq_engine_opts o;
-    struct pq_features f;
-    snapshot(instance, &o, &f);
-    struct pq_expr *e = pq_parse(expr, strlen(expr), &f, err, errlen);
-    if (!e)
-        return NULL;
-    char *s = pq_node_json(e->root, err, errlen);
-    pq_expr_free(e);
-    return s;
+    return render(instance, expr, err, errlen, pq_node_json);
 }
 
 static const struct ignis_query_ops ops = {

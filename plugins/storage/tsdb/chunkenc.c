@@ -41,7 +41,7 @@ void bstream_free(struct bstream *s)
     s->free_bits = 0;
 }
 
-/* Makes room for n more bytes of data, plus PUT_SLACK (growing by a quarter, up to max). */
+/* Makes room for n more bytes of data, plus PUT_SLACK (doubling, up to max). */
 static bool bstream_reserve(struct bstream *s, size_t n)
 {
     if (s->cap >= s->len && s->cap - s->len >= n + PUT_SLACK)
@@ -50,11 +50,14 @@ static bool bstream_reserve(struct bstream *s, size_t n)
         s->err = true;
         return false;
     }
-    /* Grow by a quarter, at least 64 bytes: an open chunk is most of a head series'
-     * memory, and doubling would leave a third of it unused on average. */
+    /* Double, at least 64 bytes. Growing by a quarter leaves less unused in each buffer,
+     * but the head's open chunks all grow and are cut at the same scrapes, and the many
+     * small steps left the heap in holes no later buffer fit: 100k series x 240 samples
+     * (bench_tsdb's head) held 1080 bytes resident per series that way, 922 doubling
+     * (445 and 461 bytes in use). */
     size_t ncap = s->cap ? s->cap : 32;
     while (ncap - s->len < n + PUT_SLACK)
-        ncap += ncap / 4 > 64 ? ncap / 4 : 64;
+        ncap += ncap > 64 ? ncap : 64;
     if (ncap > (size_t)s->max + PUT_SLACK)
         ncap = (size_t)s->max + PUT_SLACK;
     uint8_t *nb = realloc(s->buf, ncap);
