@@ -588,6 +588,13 @@ static int select_raw(struct ev *ev, const struct pq_node *vs, int64_t mint, int
         r->nls = ser.nlabels;
         ra->n++;
         size_t rcap = 0;
+        if (ev->spare_t) {
+            r->t = ev->spare_t;
+            r->v = ev->spare_v;
+            rcap = ev->spare_cap;
+            ev->spare_t = NULL;
+            ev->spare_v = NULL;
+        }
         for (;;) {
             /* the storage writes straight into the series' arrays; filtered in place */
             if (rcap == r->n) {
@@ -639,6 +646,17 @@ static int select_raw(struct ev *ev, const struct pq_node *vs, int64_t mint, int
             hint = r->n + 4;
         if (ev->split)
             ev_split(ev, r, ra->n);
+        if (ev->each_series) {
+            if (ev->each_series(ev, ra, r) < 0) {
+                ops->set_close(set);
+                return -1;
+            }
+            ev->spare_t = r->t;
+            ev->spare_v = r->v;
+            ev->spare_cap = rcap;
+            r->t = NULL;
+            r->v = NULL;
+        }
     }
     ops->set_close(set);
     return 0;

@@ -14,6 +14,7 @@
 
 struct pq_split;
 struct rawser;
+struct rangearg;
 
 struct pq_value {
     enum pq_type type;
@@ -44,6 +45,12 @@ struct ev {
     /* the second thread: the series up to this one (in label order) are the first's */
     const struct ignis_label *after_ls;
     size_t after_n;
+    /* a thread of a sharded range function: called with each series once its samples are
+     * read, which are then dropped (still counted) and their arrays reused for the next */
+    int (*each_series)(struct ev *ev, struct rangearg *ra, struct rawser *r);
+    int64_t *spare_t;
+    double *spare_v;
+    size_t spare_cap;
     /* the range being evaluated now (a subquery evaluates its own) */
     int64_t start, end, step;
     size_t nsteps;

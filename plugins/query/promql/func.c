@@ -628,13 +628,29 @@ struct pq_split {
     bool tried, started;
 };
 
+/* A series just read: its steps computed while its samples are at hand. */
+static int shard_series(struct ev *ev, struct rangearg *ra, struct rawser *r)
+{
+    struct shard *sh = (struct shard *)ev; /* sub is the first member */
+    struct rangearg one = *ra;
+    one.s = r;
+    one.n = 1;
+    return range_fn_series(ev, sh->n, sh->marg, &one, NULL, NULL, false, &sh->out);
+}
+
 static void *shard_run(void *arg)
 {
     struct shard *sh = arg;
     struct ev *ev = &sh->sub;
-    if (ev_rangearg(ev, sh->marg, &sh->ra) == 0)
-        range_fn_series(ev, sh->n, sh->marg, &sh->ra, NULL, NULL, false, &sh->out);
+    sh->out.type = PQ_T_VECTOR;
+    ev->each_series = shard_series;
+    ev_rangearg(ev, sh->marg, &sh->ra);
     ev->split = NULL;
+    ev->each_series = NULL;
+    free(ev->spare_t);
+    free(ev->spare_v);
+    ev->spare_t = NULL;
+    ev->spare_v = NULL;
     ev_held_flush(ev);
     return NULL;
 }
@@ -678,6 +694,10 @@ static void shard_init(struct shard *sh, struct ev *ev, const struct pq_node *n,
     sh->sub.shard = which;
     sh->sub.split = NULL;
     sh->sub.after_ls = NULL;
+    sh->sub.each_series = NULL;
+    sh->sub.spare_t = NULL;
+    sh->sub.spare_v = NULL;
+    sh->sub.spare_cap = 0;
     sh->sub.cur_samples = sh->sub.peak_samples = sh->sub.total_samples = 0;
     sh->sub.held = held;
     sh->sub.held_added = 0;
