@@ -607,7 +607,7 @@ out:
  * first thread has read series for at least this many points (steps x series): below,
  * starting a thread and a querier costs about as much as the second thread would save. */
 #define PQ_SHARD_MIN_STEPS 16
-#define PQ_SHARD_MIN_WORK 32768
+#define PQ_SHARD_MIN_WORK  32768
 
 /* One of the two threads: its own copy of the evaluation state (arena, counters, error),
  * its own querier, and its share of the series. */
@@ -730,10 +730,10 @@ static int range_fn_sharded(struct ev *ev, const struct pq_node *n, const struct
 {
     enum pq_fid id = n->call.fn->id;
     const struct pq_node *m = ev_unparen(marg);
-    if (ev->o->one_thread || ev->shard || !ev->q || ev->nsteps < PQ_SHARD_MIN_STEPS || m->kind != N_MATRIX ||
-        m->ms.vs->vs.anchored || m->ms.vs->vs.smoothed || id == F_QUANTILE_OVER_TIME ||
-        id == F_PREDICT_LINEAR || id == F_DOUBLE_EXPONENTIAL_SMOOTHING ||
-        !ev->in->ops->querier)
+    if (ev->o->one_thread || ev->shard || !ev->q || !ev->in->ops->querier ||
+        ev->nsteps < PQ_SHARD_MIN_STEPS || m->kind != N_MATRIX || m->ms.vs->vs.anchored ||
+        m->ms.vs->vs.smoothed || id == F_QUANTILE_OVER_TIME || id == F_PREDICT_LINEAR ||
+        id == F_DOUBLE_EXPONENTIAL_SMOOTHING)
         return 0;
     uint64_t base = ev->cur_samples;
     _Atomic uint64_t held;
@@ -770,7 +770,7 @@ static int range_fn_sharded(struct ev *ev, const struct pq_node *n, const struct
     int rc = -1;
     if (ev->err == IGNIS_QERR_NONE) {
         /* the infos of the series in order */
-        if ((id == F_RATE || id == F_INCREASE)) {
+        if (id == F_RATE || id == F_INCREASE) {
             size_t i = 0, j = 0;
             while (i < ra0->n || j < ra1->n) {
                 bool first = j == ra1->n ||
@@ -788,9 +788,9 @@ static int range_fn_sharded(struct ev *ev, const struct pq_node *n, const struct
             out->cap = cap;
             size_t i = 0, j = 0;
             while (i < o0->n || j < o1->n) {
-                bool first = j == o1->n || (i < o0->n && ignis_labels_cmp(o0->s[i].ls, o0->s[i].nls,
-                                                                          o1->s[j].ls,
-                                                                          o1->s[j].nls) < 0);
+                bool first =
+                    j == o1->n || (i < o0->n && ignis_labels_cmp(o0->s[i].ls, o0->s[i].nls,
+                                                                 o1->s[j].ls, o1->s[j].nls) < 0);
                 out->s[out->n++] = first ? o0->s[i++] : o1->s[j++];
             }
             free(o0->s);
