@@ -173,7 +173,10 @@ void ig_scrape_cache_free(struct scrape_cache *c)
 
 /* ---- per-thread scratch --------------------------------------------------------- */
 
+struct batch;
+
 struct scratch {
+    struct batch *batch; /* the ingest job's append batch */
     char *buf;
     size_t cap;
     struct ignis_label ls[MAX_LABELS + 64];
@@ -182,15 +185,35 @@ struct scratch {
 };
 
 static __thread struct scratch *tls_scratch;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+/* Frees a thread's scratch when the thread ends (workers end at shutdown). */
+static void scratch_free(void *arg)
+{
+    struct scratch *s = arg;
+    if (s->rb_init)
+        ig_relabel_buf_clear(&s->rb);
+    free(s->batch);
+    free(s->buf);
+    free(s);
+}
+
+static void scratch_key_init(void)
+{
+    (void)pthread_key_create(&scratch_key, scratch_free);
+}
 
 static struct scratch *scratch_get(size_t need)
 {
     struct scratch *s = tls_scratch;
     if (!s) {
+        pthread_once(&scratch_once, scratch_key_init);
         s = calloc(1, sizeof *s);
         if (!s)
             return NULL;
         tls_scratch = s;
+        (void)pthread_setspecific(scratch_key, s);
     }
     if (!s->rb_init) {
         ig_relabel_buf_init(&s->rb, 0);
@@ -579,8 +602,11 @@ void ig_scrape_ingest_work(void *arg)
     struct pool *p = t->pool;
     struct ig_scrape *m = p->mgr;
     int64_t ts = t->sched_ts;
-    static __thread struct batch *b;
-    if (!b && !(b = calloc(1, sizeof *b))) {
+    struct scratch *sc = scratch_get(0);
+    struct batch *b = sc ? sc->batch : NULL;
+    if (!b && sc && (b = calloc(1, sizeof *b)) != NULL)
+        sc->batch = b;
+    if (!b) {
         snprintf(t->job_error, sizeof t->job_error, "out of memory");
         t->job_ok = false;
         return;
