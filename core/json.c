@@ -121,17 +121,26 @@ void ig_json_value(struct evbuffer *b, double v)
 
 void ig_json_number(struct evbuffer *b, double v)
 {
-    char tmp[40];
     if (!isfinite(v)) {
         evbuffer_add(b, "0", 1); /* JSON has no NaN or Inf */
         return;
     }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
-        if (strtod(tmp, NULL) == v)
-            break;
+    /* As Go's encoder writes a float64: plain decimals from 1e-6 up to 1e21, the
+     * exponent form outside, its exponent without leading zeros ("1e-7", "1e+21"). */
+    char tmp[IGNIS_FORMAT_FLOAT_F_SIZE];
+    double a = fabs(v);
+    if (a == 0 || (a >= 1e-6 && a < 1e21)) {
+        size_t n = ignis_format_float(tmp, v, 'f');
+        evbuffer_add(b, tmp, n);
+        return;
     }
-    evbuffer_add(b, tmp, strlen(tmp));
+    size_t n = ignis_format_float(tmp, v, 'e');
+    char *e = strchr(tmp, 'e');
+    if (e && e[2] == '0' && e[3]) {
+        memmove(e + 2, e + 3, strlen(e + 3) + 1);
+        n--;
+    }
+    evbuffer_add(b, tmp, n);
 }
 
 void ig_json_labels(struct evbuffer *b, const struct ignis_label *ls, size_t n)

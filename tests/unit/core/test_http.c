@@ -27,6 +27,7 @@
 #include <event2/thread.h>
 
 #include "core/http.h"
+#include "core/json.h"
 
 struct srv {
     struct event_base *base;
@@ -334,10 +335,42 @@ static void test_duplicate_and_owner_removal(void **state)
     event_base_free(base);
 }
 
+/* JSON numbers and sample values as Prometheus' Go encoder writes them. */
+static void json_of(void (*fn)(struct evbuffer *, double), double v, const char *want)
+{
+    struct evbuffer *b = evbuffer_new();
+    fn(b, v);
+    size_t n = evbuffer_get_length(b);
+    char got[400] = "";
+    evbuffer_remove(b, got, n < sizeof got - 1 ? n : sizeof got - 1);
+    evbuffer_free(b);
+    if (strcmp(got, want) != 0)
+        fail_msg("%.17g: got %s, want %s", v, got, want);
+}
+
+static void test_json_numbers(void **state)
+{
+    (void)state;
+    json_of(ig_json_number, 0.0012345, "0.0012345");
+    json_of(ig_json_number, 0.000015, "0.000015");
+    json_of(ig_json_number, 1e-7, "1e-7");
+    json_of(ig_json_number, 2.5e-10, "2.5e-10");
+    json_of(ig_json_number, 123456789, "123456789");
+    json_of(ig_json_number, 1e20, "100000000000000000000");
+    json_of(ig_json_number, 1e21, "1e+21");
+    json_of(ig_json_number, 0.1, "0.1");
+    json_of(ig_json_number, 0, "0");
+    json_of(ig_json_value, 0.1, "\"0.1\"");
+    json_of(ig_json_value, 1e21, "\"1000000000000000000000\"");
+    json_of(ig_json_value, -1.5e-7, "\"-0.00000015\"");
+    json_of(ig_json_value, 1.0 / 0.0, "\"+Inf\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routes_and_methods),
+        cmocka_unit_test(test_json_numbers),
         cmocka_unit_test(test_params_from_query_and_form),
         cmocka_unit_test(test_gzip_when_accepted),
         cmocka_unit_test(test_route_prefix),
