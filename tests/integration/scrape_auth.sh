@@ -5,15 +5,19 @@
 . "$top_srcdir/tests/lib.sh"
 BODIES="$top_srcdir/tests/data/bodies"
 
-start_static() { # start_static AUTH -> port
+# start_static AUTH NAME: a static server whose port lands in $TMP/s.NAME. Not called in a
+# command substitution: its PID must reach STARTED_PIDS in this shell, so cleanup stops it.
+start_static() {
     "$top_builddir/tests/tools/static_server" "$BODIES" "$1" >"$TMP/s.$2" 2>/dev/null &
     STARTED_PIDS="$STARTED_PIDS $!"
     for i in $(seq 1 50); do [ -s "$TMP/s.$2" ] && break; sleep 0.1; done
-    cat "$TMP/s.$2"
+    [ -s "$TMP/s.$2" ] || fail "static server $2 did not start"
 }
 # "Basic " + base64("alice:s3cret")
-bport=$(start_static "Basic YWxpY2U6czNjcmV0" b)
-tport=$(start_static "Bearer tok-123" t)
+start_static "Basic YWxpY2U6czNjcmV0" b
+start_static "Bearer tok-123" t
+bport=$(cat "$TMP/s.b")
+tport=$(cat "$TMP/s.t")
 printf 's3cret\n' >"$TMP/pw"
 printf 'tok-123\n' >"$TMP/cred"
 cat >"$TMP/ignis.conf" <<CONF
@@ -77,7 +81,8 @@ openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$TMP/srv.key"
 STARTED_PIDS="$STARTED_PIDS $!"
 for i in $(seq 1 50); do [ -s "$TMP/s.tls" ] && break; sleep 0.1; done
 sport=$(cat "$TMP/s.tls")
-pxport=$(start_static "" px)
+start_static "" px
+pxport=$(cat "$TMP/s.px")
 cat >"$TMP/tls.conf" <<CONF
 global = { scrape_interval = "1s"; scrape_timeout = "1s"; };
 plugins = { path = [ "$PLUGINS_BUILD" ]; load = [ "mem" ]; };
