@@ -127,7 +127,7 @@ int ig_api_parse_time(const char *s, int64_t *ms)
     return 0;
 }
 
-static void reply_json(struct ignis_http_req *req, struct evbuffer *data)
+void ig_api_reply_data(struct ignis_http_req *req, struct evbuffer *data)
 {
     struct evbuffer *b = evbuffer_new();
     evbuffer_add_printf(b, "{\"status\":\"success\",\"data\":");
@@ -148,7 +148,7 @@ static void h_targets(void *arg, struct ignis_http_req *req)
                                ig_http_param(req, "scrapePool"));
     else
         evbuffer_add_printf(d, "{\"activeTargets\":[],\"droppedTargets\":[]}");
-    reply_json(req, d);
+    ig_api_reply_data(req, d);
     evbuffer_free(d);
 }
 
@@ -220,7 +220,7 @@ static void h_targets_metadata(void *arg, struct ignis_http_req *req)
     }
     evbuffer_add(d, "]", 1);
     ignis_selector_free(&sel);
-    reply_json(req, d);
+    ig_api_reply_data(req, d);
     evbuffer_free(d);
 }
 
@@ -313,7 +313,7 @@ static void h_metadata(void *arg, struct ignis_http_req *req)
         for (struct target *t = p->targets; t; t = t->next)
             pthread_mutex_unlock(&t->meta_mu);
     free(items);
-    reply_json(req, d);
+    ig_api_reply_data(req, d);
     evbuffer_free(d);
 }
 

@@ -26,6 +26,8 @@ void ig_api_error_body(struct evbuffer *b, const char *type, const char *msg);
  * 400, execution 422, timeout/canceled/unavailable 503, not_found 404, else 500). */
 struct ignis_http_req;
 void ig_api_reply_error(struct ignis_http_req *req, const char *type, const char *msg);
+/* Replies 200 {"status":"success","data":<data>}; data's contents are moved out. */
+void ig_api_reply_data(struct ignis_http_req *req, struct evbuffer *data);
 
 /* The bounds Prometheus uses for an absent start / end. */
 #define IG_API_MIN_TIME (INT64_MIN / 2)

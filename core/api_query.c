@@ -611,16 +611,14 @@ static void parse_reply(void *arg, struct ignis_http_req *req, bool tree)
         ig_api_reply_error(req, "bad_data", msg);
         return;
     }
-    struct evbuffer *b = evbuffer_new();
-    evbuffer_add_printf(b, "{\"status\":\"success\",\"data\":");
+    struct evbuffer *d = evbuffer_new();
     if (tree)
-        evbuffer_add(b, out, strlen(out));
+        evbuffer_add(d, out, strlen(out));
     else
-        ig_json_cstr(b, out);
-    evbuffer_add(b, "}", 1);
+        ig_json_cstr(d, out);
     free(out);
-    ig_http_reply(req, 200, JSON_CT, b);
-    evbuffer_free(b);
+    ig_api_reply_data(req, d);
+    evbuffer_free(d);
 }
 
 static void h_format_query(void *arg, struct ignis_http_req *req)
@@ -705,23 +703,13 @@ static void h_query_exemplars(void *arg, struct ignis_http_req *req)
 
 /* ---- status ------------------------------------------------------------------------- */
 
-static void reply_data(struct ignis_http_req *req, struct evbuffer *data)
-{
-    struct evbuffer *b = evbuffer_new();
-    evbuffer_add_printf(b, "{\"status\":\"success\",\"data\":");
-    evbuffer_add_buffer(b, data);
-    evbuffer_add(b, "}", 1);
-    ig_http_reply(req, 200, JSON_CT, b);
-    evbuffer_free(b);
-}
-
 static void h_buildinfo(void *arg, struct ignis_http_req *req)
 {
     (void)arg;
     struct evbuffer *d = evbuffer_new();
     evbuffer_add_printf(d, "{\"version\":\"%s\",\"revision\":\"\",\"branch\":\"\",\"buildUser\":\"\","
                            "\"buildDate\":\"\",\"goVersion\":\"\"}", PACKAGE_VERSION);
-    reply_data(req, d);
+    ig_api_reply_data(req, d);
     evbuffer_free(d);
 }
 
@@ -752,7 +740,7 @@ static void h_runtimeinfo(void *arg, struct ignis_http_req *req)
     }
     ig_json_cstr(d, ret);
     evbuffer_add(d, "}", 1);
-    reply_data(req, d);
+    ig_api_reply_data(req, d);
     evbuffer_free(d);
 }
 
@@ -790,7 +778,7 @@ static void h_flags(void *arg, struct ignis_http_req *req)
     FLAG("log.format", c->log_format);
 #undef FLAG
     evbuffer_add(d, "}", 1);
-    reply_data(req, d);
+    ig_api_reply_data(req, d);
     evbuffer_free(d);
 }
 
@@ -897,7 +885,7 @@ static void h_config(void *arg, struct ignis_http_req *req)
     evbuffer_add_printf(d, "{\"yaml\":");
     ig_json_str(d, (const char *)evbuffer_pullup(text, (ev_ssize_t)n), n);
     evbuffer_add(d, "}", 1);
-    reply_data(req, d);
+    ig_api_reply_data(req, d);
     evbuffer_free(text);
     evbuffer_free(d);
 }

@@ -314,12 +314,12 @@ static void h_snapshot(void *arg, struct ignis_http_req *req)
         ig_api_reply_error(req, "internal", msg);
         return;
     }
-    struct evbuffer *b = evbuffer_new();
-    evbuffer_add_printf(b, "{\"status\":\"success\",\"data\":{\"name\":");
-    ig_json_cstr(b, name);
-    evbuffer_add(b, "}}", 2);
-    ig_http_reply(req, 200, JSON_CT, b);
-    evbuffer_free(b);
+    struct evbuffer *d = evbuffer_new();
+    evbuffer_add(d, "{\"name\":", 8);
+    ig_json_cstr(d, name);
+    evbuffer_add(d, "}", 1);
+    ig_api_reply_data(req, d);
+    evbuffer_free(d);
 }
 
 static void h_delete_series(void *arg, struct ignis_http_req *req)

@@ -18,20 +18,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void clog_(struct db *db, int level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void clog_(struct db *db, int level, const char *fmt, ...)
-{
-    if (!db->log)
-        return;
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    db->log(db->log_arg, level, buf);
-}
-
 static int cmp_dblock_time(const void *a, const void *b)
 {
     const struct dblock *x = *(struct dblock *const *)a, *y = *(struct dblock *const *)b;
@@ -285,7 +271,7 @@ static int retention(struct db *db, int64_t retention_ms, uint64_t max_bytes,
             pthread_mutex_unlock(&db->mu);
             if (!victim)
                 break;
-            clog_(db, 0, "deleting block %s: beyond time retention", victim->b.meta.ulid.s);
+            db_logf(db, 0, "deleting block %s: beyond time retention", victim->b.meta.ulid.s);
             dblock_unref(db, victim);
             st->blocks_deleted++;
         }
@@ -297,7 +283,7 @@ static int retention(struct db *db, int64_t retention_ms, uint64_t max_bytes,
         pthread_mutex_unlock(&db->mu);
         if (!victim)
             break;
-        clog_(db, 0, "deleting block %s: beyond size retention", victim->b.meta.ulid.s);
+        db_logf(db, 0, "deleting block %s: beyond size retention", victim->b.meta.ulid.s);
         dblock_unref(db, victim);
         st->blocks_deleted++;
     }
@@ -346,7 +332,7 @@ static int compact_locked(struct db *db, int64_t retention_ms, uint64_t max_byte
             return -1;
         if (written) {
             st->blocks_written++;
-            clog_(db, 0, "persisted the head's [%" PRId64 ", %" PRId64 ") as a block", a, b);
+            db_logf(db, 0, "persisted the head's [%" PRId64 ", %" PRId64 ") as a block", a, b);
         }
         struct head_truncate_stats ts;
         if (head_truncate(db->head, b, false, &ts, err, errlen) < 0)

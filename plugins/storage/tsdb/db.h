@@ -33,6 +33,9 @@ struct db {
     void *log_arg;
 };
 
+/* A formatted line to db->log (level 0 info, 1 warning), nothing when it is unset. */
+void db_logf(struct db *db, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 struct db_compact_stats {
     uint64_t blocks_written, blocks_deleted, head_chunks_dropped, head_series_removed;
     uint64_t blocks_merged;

@@ -28,9 +28,7 @@ static int cmp_dblock(const void *a, const void *b)
     return strcmp(x->b.meta.ulid.s, y->b.meta.ulid.s);
 }
 
-static void dlog(struct db *db, int level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void dlog(struct db *db, int level, const char *fmt, ...)
+void db_logf(struct db *db, int level, const char *fmt, ...)
 {
     if (!db->log)
         return;
@@ -60,7 +58,7 @@ int db_load_blocks(struct db *db, char *err, size_t errlen)
             break;
         }
         if (block_open(&b->b, path, e, sizeof e) < 0) {
-            dlog(db, 1, "skipping block %s: %s", de->d_name, e);
+            db_logf(db, 1, "skipping block %s: %s", de->d_name, e);
             free(b);
             continue;
         }
@@ -84,7 +82,7 @@ int db_load_blocks(struct db *db, char *err, size_t errlen)
     if (db->nblocks > 1)
         qsort(db->blocks, db->nblocks, sizeof *db->blocks, cmp_dblock);
     if (rc == 0 && db->nblocks)
-        dlog(db, 0, "opened %zu blocks", db->nblocks);
+        db_logf(db, 0, "opened %zu blocks", db->nblocks);
     return rc;
 }
 
