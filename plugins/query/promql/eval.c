@@ -1609,6 +1609,35 @@ static double hash_ratio(uint64_t h)
  * order as the step-major loop takes them, so the sums are the same to the bit; output
  * series come in the order that loop creates them (by the first step with a sample, then
  * by the first series there). gid: each series' group in st. */
+
+/* Folds x into a running sum, min, max or (stddev, stdvar) mean that now counts cnt
+ * values: *v is the sum with its Kahan compensation in *aux, the min or max, or
+ * Welford's running mean with the squared deviations in *aux. */
+static inline void agg_fold(enum pq_tok op, double x, double cnt, double *v, double *aux)
+{
+    switch (op) {
+    case TK_SUM:
+        *v = kahan_inc(x, *v, aux);
+        break;
+    case TK_MIN:
+        if (*v > x || isnan(*v))
+            *v = x;
+        break;
+    case TK_MAX:
+        if (*v < x || isnan(*v))
+            *v = x;
+        break;
+    case TK_STDDEV:
+    case TK_STDVAR: {
+        double delta = x - *v;
+        *v += delta / cnt;
+        *aux += delta * (x - *v);
+        break;
+    }
+    default:
+        break;
+    }
+}
 static int agg_by_series(struct ev *ev, enum pq_tok op, const struct pq_value *v,
                          const struct agg_state *st, const size_t *gid, struct pq_value *out)
 {
@@ -1649,28 +1678,7 @@ static int agg_by_series(struct ev *ev, enum pq_tok op, const struct pq_value *v
                 c->b = 0;
             }
             c->cnt += 1;
-            switch (op) {
-            case TK_SUM:
-                c->a = kahan_inc(x, c->a, &c->b);
-                break;
-            case TK_MIN:
-                if (c->a > x || isnan(c->a))
-                    c->a = x;
-                break;
-            case TK_MAX:
-                if (c->a < x || isnan(c->a))
-                    c->a = x;
-                break;
-            case TK_STDDEV:
-            case TK_STDVAR: {
-                double delta = x - c->a;
-                c->a += delta / c->cnt;
-                c->b += delta * (x - c->a);
-                break;
-            }
-            default:
-                break;
-            }
+            agg_fold(op, x, c->cnt, &c->a, &c->b);
         }
         if (kf == SIZE_MAX)
             continue;
@@ -1893,29 +1901,19 @@ static int eval_agg(struct ev *ev, const struct pq_node *n, struct pq_value *out
             g->cnt += 1;
             switch (op) {
             case TK_SUM:
-                g->sum = kahan_inc(x, g->sum, &g->c);
+            case TK_MIN:
+            case TK_MAX:
+                agg_fold(op, x, g->cnt, &g->sum, &g->c);
                 break;
             case TK_AVG:
                 g->sum = kahan_inc(x, g->sum, &g->c);
                 if (group_add_member(ev, g, i) < 0)
                     goto out;
                 break;
-            case TK_MIN:
-                if (g->sum > x || isnan(g->sum))
-                    g->sum = x;
-                break;
-            case TK_MAX:
-                if (g->sum < x || isnan(g->sum))
-                    g->sum = x;
-                break;
             case TK_STDDEV:
-            case TK_STDVAR: {
-                /* Welford's running mean and squared deviations */
-                double delta = x - g->mean;
-                g->mean += delta / g->cnt;
-                g->m2 += delta * (x - g->mean);
+            case TK_STDVAR:
+                agg_fold(op, x, g->cnt, &g->mean, &g->m2);
                 break;
-            }
             case TK_TOPK:
             case TK_BOTTOMK:
             case TK_QUANTILE:
